@@ -1,0 +1,45 @@
+# Eco2 twin. `make demo` and `make test` set up everything they need on a fresh machine.
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+TWIN    := $(BIN)/twin
+PYTEST  := $(BIN)/python -m pytest
+
+.PHONY: install demo test test-slow lint servers bench tui twin-up twin-down clean
+
+$(STAMP): requirements.lock pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+install: $(STAMP)  ## .venv from the lock file, test dependencies included
+
+demo: $(STAMP)  ## the main job on the embedded simulator (no cluster needed)
+	$(TWIN) demo
+
+test: $(STAMP)  ## the fast suite (under 10 minutes on two cores)
+	$(PYTEST) -q
+
+test-slow: $(STAMP)  ## long cases: high-utilisation theory checks, real drills
+	$(PYTEST) -q -m slow; rc=$$?; if [ $$rc -eq 5 ]; then echo "no slow tests yet"; exit 0; fi; exit $$rc
+
+lint: $(STAMP)
+	$(BIN)/ruff check twin tui tests bench
+
+bench: $(STAMP)
+	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+tui: $(STAMP)
+	$(TWIN) tui
+
+twin-up: $(STAMP)
+	$(TWIN) up
+
+twin-down: $(STAMP)
+	$(TWIN) down
+
+clean:
+	rm -rf $(VENV) out
