@@ -139,9 +139,15 @@ def parse_yaml(text: str, file: str) -> Node:
 # ----------------------------------------------------------------- merging
 
 
-def _named(items: list[Node]) -> bool:
-    return all(isinstance(i.value, dict) and isinstance(i.value.get("name", Node(0, i.pos)).value, str)
-               for i in items)
+MERGE_KEYS = ("name", "store")  # lists of items with one of these merge item by item
+
+
+def _merge_key(items: list[Node]) -> str | None:
+    for key in MERGE_KEYS:
+        if all(isinstance(i.value, dict) and key in i.value and isinstance(i.value[key].value, str)
+               for i in items):
+            return key
+    return None
 
 
 def merge(base: Node, over: Node) -> Node:
@@ -151,12 +157,13 @@ def merge(base: Node, over: Node) -> Node:
         for key, val in over.value.items():
             out[key] = merge(out[key], val) if key in out else val
         return Node(out, base.pos)
-    if isinstance(base.value, list) and isinstance(over.value, list) and over.value \
-            and _named(base.value) and _named(over.value):
+    key = _merge_key(base.value + over.value) \
+        if isinstance(base.value, list) and isinstance(over.value, list) and over.value else None
+    if key is not None:
         items = list(base.value)
-        index = {i.value["name"].value: n for n, i in enumerate(items)}
+        index = {i.value[key].value: n for n, i in enumerate(items)}
         for item in over.value:
-            name = item.value["name"].value
+            name = item.value[key].value
             if name in index:
                 items[index[name]] = merge(items[index[name]], item)
             else:
@@ -300,13 +307,13 @@ def _set(node: Node, parts: list[str], value: Node, pos: Pos) -> None:
             node = node.value[part]
         elif isinstance(node.value, list):
             match = [n for n, item in enumerate(node.value)
-                     if isinstance(item.value, dict) and "name" in item.value
-                     and item.value["name"].value == part]
+                     if isinstance(item.value, dict) and any(
+                         k in item.value and item.value[k].value == part for k in MERGE_KEYS)]
             if not match and part.isdigit() and int(part) < len(node.value):
                 match = [int(part)]
             if not match:
-                names = [str(it.value["name"].value) for it in node.value
-                         if isinstance(it.value, dict) and "name" in it.value]
+                names = [str(it.value[k].value) for it in node.value if isinstance(it.value, dict)
+                         for k in MERGE_KEYS[:1] if k in it.value]
                 hint = f" (have: {', '.join(names)})" if names else ""
                 raise KeyError(f"no item named {part!r}{hint}")
             if last:
@@ -345,7 +352,7 @@ def field_path(data: Any, path: tuple) -> str:
     for part in path:
         if isinstance(cur, list) and isinstance(part, int) and part < len(cur):
             item = cur[part]
-            name = item.get("name") if isinstance(item, dict) else None
+            name = next((item[k] for k in MERGE_KEYS if isinstance(item, dict) and k in item), None)
             parts.append(str(name) if isinstance(name, str) else str(part))
             cur = item
         else:

@@ -149,6 +149,10 @@ class Namespace(Named):
     domain: str | None = None
     labels: dict[str, str] = {}
     sidecar_injection: bool = True
+    part_of: bool = Field(
+        default=True,
+        description="Carries the ecoeco-backend labels; false for system namespaces (kube-system).",
+    )
 
 
 # ------------------------------------------------------------------- workloads
@@ -214,7 +218,11 @@ class StoreClient(Strict):
 
 
 class Version(Named):
-    """A subset of a service's pods (v1, v2, ...) with what differs in it."""
+    """A subset of a service's pods (v1, v2, ...) with what differs in it.
+
+    Each version is its own Deployment (`chat-api-v2`) labelled `version: NAME`;
+    unset replicas means the workload's replicas.
+    """
 
     labels: dict[str, str] = {}
     replicas: int | None = Field(default=None, ge=0)
@@ -254,6 +262,11 @@ class Service(Workload):
     port: int = Field(default=8000, ge=1, le=65535)
     concurrency: int = Field(default=8, ge=1, description="Requests one pod serves at once.")
 
+    @property
+    def tier(self) -> str:
+        """The pod's `tier` label, which the document's scripts select on."""
+        return "business-logic" if self.role == "api" else "integration"
+
 
 class Worker(Workload):
     """A Celery-style consumer of one RabbitMQ queue."""
@@ -265,6 +278,10 @@ class Worker(Workload):
     )
     acks_late: bool = False
     reject_on_worker_lost: bool = False
+
+    @property
+    def tier(self) -> str:
+        return "worker"
 
 
 class PlatformComponent(Named):
@@ -656,10 +673,12 @@ class Topology(Strict):
 
     def namespace_labels(self, ns: Namespace) -> dict[str, str]:
         """The labels the architecture document selects namespaces by."""
-        labels = {"app.kubernetes.io/part-of": PART_OF, "tier": ns.tier}
-        if ns.domain:
-            labels["domain"] = ns.domain
-        labels["environment"] = self.cluster.environment
+        labels: dict[str, str] = {}
+        if ns.part_of:
+            labels = {"app.kubernetes.io/part-of": PART_OF, "tier": ns.tier}
+            if ns.domain:
+                labels["domain"] = ns.domain
+            labels["environment"] = self.cluster.environment
         labels.update(ns.labels)
         return labels
 

@@ -1,0 +1,36 @@
+"""`twin`: the command line. Thin: each command parses, calls the twin API, prints.
+
+Command groups live in their own modules (model, sim, scenario, replica), each
+registering its commands on the one Typer app.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from twin.cli import common, model, replica, scenario, sim
+
+app = typer.Typer(
+    name="twin",
+    help="Eco2 twin: a local simulator and replica of the Eco2 Kubernetes cluster.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+for _group in (model, sim, scenario, replica):
+    _group.register(app)
+
+
+def main() -> None:
+    """Console entry point: bad input exits 2 with file, line and field; never a traceback."""
+    try:
+        app()
+    except common.Exit as e:
+        sys.exit(e.code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,43 @@
+"""What every command shares: exit codes, error printing, option types."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from rich.console import Console
+
+from twin.model.errors import ModelError
+
+OK, CHECK_FAILED, BAD_INPUT, CANNOT_RUN = 0, 1, 2, 3
+DEFAULT_TOPOLOGY = Path("topologies/eco2-prod.yaml")
+DEV_TOPOLOGY = Path("topologies/eco2-dev.yaml")
+
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+
+class Exit(Exception):
+    def __init__(self, code: int):
+        self.code = code
+
+
+def bad_input(error: ModelError) -> Exit:
+    """Print every problem as FILE:LINE:COL: field: message; exit status 2."""
+    for problem in error.problems:
+        err.print(str(problem), markup=False, soft_wrap=True)
+    n = len(error.problems)
+    err.print(f"{n} problem{'s' if n != 1 else ''} found", style="bold red")
+    return Exit(BAD_INPUT)
+
+
+def cannot_run(what: str, how: str = "") -> Exit:
+    """A backend or server is missing: say what and how to get it; exit status 3."""
+    err.print(f"cannot run: {what}", style="bold red", markup=False)
+    if how:
+        err.print(how, markup=False)
+    return Exit(CANNOT_RUN)
+
+
+def die(code: int) -> None:
+    sys.exit(code)

@@ -1,0 +1,193 @@
+"""Checks beyond field types: every name resolves, numbers agree with each other.
+
+Each check yields (location, message), the location being a path into the
+merged file, so the caller can name the file and line that supplied it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+
+from twin.model.topology import RabbitMQ, Redis, Step, Topology
+
+Finding = tuple[tuple, str]
+
+
+def check(t: Topology) -> list[Finding]:
+    return [
+        *_unique(t),
+        *_namespaces(t),
+        *_workloads(t),
+        *_mesh(t),
+        *_stores(t),
+        *_routes(t),
+    ]
+
+
+def _dupes(items: list, loc: tuple, what: str) -> Iterator[Finding]:
+    counts = Counter(i.name for i in items)
+    seen: set[str] = set()
+    for n, item in enumerate(items):
+        if counts[item.name] > 1 and item.name in seen:
+            yield (*loc, n, "name"), f"{what} {item.name!r} is defined more than once"
+        seen.add(item.name)
+
+
+def _unique(t: Topology) -> Iterator[Finding]:
+    yield from _dupes(t.pools, ("pools",), "pool")
+    seen: set[str] = set()
+    for pi, pool in enumerate(t.pools):
+        for ni, node in enumerate(pool.nodes):
+            if node.name in seen:
+                yield ("pools", pi, "nodes", ni, "name"), f"node {node.name!r} is defined more than once"
+            seen.add(node.name)
+    yield from _dupes(t.namespaces, ("namespaces",), "namespace")
+    workloads = {s.name for s in t.services}
+    for i, w in enumerate(t.workers):
+        if w.name in workloads:
+            yield ("workers", i, "name"), f"{w.name!r} is both a service and a worker"
+    yield from _dupes(t.services, ("services",), "service")
+    yield from _dupes(t.workers, ("workers",), "worker")
+    yield from _dupes(t.stores, ("stores",), "store")
+    yield from _dupes(t.externals, ("externals",), "external")
+    yield from _dupes(t.routes, ("routes",), "route")
+    queues = [(si, qi, q.name) for si, s in enumerate(t.stores) if isinstance(s, RabbitMQ)
+              for qi, q in enumerate(s.queues)]
+    names = Counter(q for _, _, q in queues)
+    for si, qi, q in queues:
+        if names[q] > 1:
+            yield ("stores", si, "queues", qi, "name"), f"queue {q!r} is defined more than once"
+    if not any(p.role == "control-plane" for p in t.pools):
+        yield ("pools",), "no pool has role control-plane"
+
+
+def _ns(t: Topology, name: str, loc: tuple) -> Iterator[Finding]:
+    if t.namespace(name) is None:
+        yield loc, f"namespace {name!r} is not defined under namespaces"
+
+
+def _namespaces(t: Topology) -> Iterator[Finding]:
+    for key in ("services", "workers", "platform", "daemonsets", "stores"):
+        for i, item in enumerate(getattr(t, key)):
+            yield from _ns(t, item.namespace, (key, i, "namespace"))
+    if t.mesh:
+        yield from _ns(t, t.mesh.gateway.namespace, ("mesh", "gateway", "namespace"))
+        for i, vs in enumerate(t.mesh.virtual_services):
+            yield from _ns(t, vs.namespace, ("mesh", "virtual_services", i, "namespace"))
+        for i, dr in enumerate(t.mesh.destination_rules):
+            yield from _ns(t, dr.namespace, ("mesh", "destination_rules", i, "namespace"))
+
+
+def _workloads(t: Topology) -> Iterator[Finding]:
+    names = {w.name for w in t.workloads}
+    for key, items in (("services", t.services), ("workers", t.workers)):
+        for i, w in enumerate(items):
+            loc = (key, i)
+            for ci, client in enumerate(w.clients):
+                store = t.store(client.store)
+                if store is None:
+                    yield (*loc, "clients", ci, "store"), f"no store named {client.store!r}"
+                elif client.via == "sentinel" and not (isinstance(store, Redis) and store.mode == "sentinel"):
+                    yield (*loc, "clients", ci, "via"), f"store {store.name!r} has no Sentinel to go through"
+            if w.hpa and w.hpa.metric == "queue_length" and t.queue(w.hpa.queue or "") is None:
+                yield (*loc, "hpa", "queue"), f"no queue named {w.hpa.queue!r}"
+            for kind in ("pod_affinity", "pod_anti_affinity"):
+                for ai, term in enumerate(getattr(w.placement, kind)):
+                    for other in term.workloads:
+                        if other not in names:
+                            yield (*loc, "placement", kind, ai, "workloads"), f"no workload named {other!r}"
+            yield from _dupes(w.versions, (*loc, "versions"), "version")
+            if w.versions and all(v.replicas is not None for v in w.versions):
+                if sum(v.replicas for v in w.versions) == 0 and w.replicas > 0:
+                    yield (*loc, "versions"), "every version has 0 replicas"
+    for i, w in enumerate(t.workers):
+        if t.queue(w.queue) is None:
+            yield ("workers", i, "queue"), f"no queue named {w.queue!r} in any RabbitMQ store"
+
+
+def _mesh(t: Topology) -> Iterator[Finding]:
+    if not t.mesh:
+        return
+    subsets = {}
+    for i, dr in enumerate(t.mesh.destination_rules):
+        loc = ("mesh", "destination_rules", i)
+        svc = t.service(dr.host)
+        if svc is None:
+            yield (*loc, "host"), f"no service named {dr.host!r}"
+            continue
+        subsets.setdefault(dr.host, set()).update(s.name for s in dr.subsets)
+        pod_labels = [{"version": v.name, **v.labels} for v in svc.versions] or [{"version": "v1"}]
+        for si, subset in enumerate(dr.subsets):
+            if not any(all(lbl.get(k) == v for k, v in subset.labels.items()) for lbl in pod_labels):
+                yield (*loc, "subsets", si, "labels"), (
+                    f"subset {subset.name!r} selects no pods of {svc.name} (labels {subset.labels})")
+    for i, vs in enumerate(t.mesh.virtual_services):
+        loc = ("mesh", "virtual_services", i)
+        for gi, gw in enumerate(vs.gateways):
+            if gw.split("/")[-1] not in (t.mesh.gateway.name, "mesh"):
+                yield (*loc, "gateways", gi), f"no gateway named {gw!r}"
+        for hi, http in enumerate(vs.http):
+            if sum(d.weight for d in http.route) <= 0:
+                yield (*loc, "http", hi, "route"), "weights add up to 0: nothing would be routed"
+            for di, dest in enumerate(http.route):
+                dloc = (*loc, "http", hi, "route", di)
+                if t.service(dest.host) is None:
+                    yield (*dloc, "host"), f"no service named {dest.host!r}"
+                elif dest.subset is not None and dest.subset not in subsets.get(dest.host, set()):
+                    yield (*dloc, "subset"), (
+                        f"no DestinationRule subset {dest.subset!r} for {dest.host}")
+
+
+def _stores(t: Topology) -> Iterator[Finding]:
+    classes = {c.name for c in t.cluster.storage_classes}
+    for i, s in enumerate(t.stores):
+        loc = ("stores", i)
+        sc = s.persistence.storage_class
+        if sc is not None and sc not in classes:
+            yield (*loc, "persistence", "storage_class"), f"no storage class named {sc!r}"
+        if isinstance(s, Redis):
+            if s.sentinel is not None and s.sentinel.quorum > s.sentinel.sentinels:
+                yield (*loc, "sentinel", "quorum"), (
+                    f"quorum {s.sentinel.quorum} is more than the {s.sentinel.sentinels} sentinels")
+            if len(s.replica_priorities) > s.servers:
+                yield (*loc, "replica_priorities"), (
+                    f"{len(s.replica_priorities)} priorities for {s.servers} servers")
+            if s.min_replicas_to_write > s.servers - 1:
+                yield (*loc, "min_replicas_to_write"), (
+                    f"{s.min_replicas_to_write} replicas can never be reached with {s.servers} servers: "
+                    "every write would be refused")
+
+
+def _steps(t: Topology, steps: list[Step], loc: tuple) -> Iterator[Finding]:
+    for i, step in enumerate(steps):
+        sloc = (*loc, i)
+        field = step.target_field
+        name = getattr(step, field)
+        if field in ("call", "stream", "emit") and t.service(name) is None:
+            yield (*sloc, field), f"no service named {name!r}"
+        elif field == "store" and t.store(name) is None:
+            yield (*sloc, field), f"no store named {name!r}"
+        elif field == "external" and t.external(name) is None:
+            yield (*sloc, field), f"no external dependency named {name!r}"
+        elif field == "publish":
+            if t.queue(name) is None:
+                yield (*sloc, field), f"no queue named {name!r}"
+            elif t.consumer(name) is None:
+                yield (*sloc, field), f"no worker consumes queue {name!r}"
+        for vi, via in enumerate(step.via):
+            if t.workload(via) is None and t.store(via) is None:
+                yield (*sloc, "via", vi), f"no service or store named {via!r}"
+        if step.branch is not None:
+            for bi, branch in enumerate(step.branch):
+                yield from _steps(t, branch.steps, (*sloc, "branch", bi, "steps"))
+        yield from _steps(t, step.steps, (*sloc, "steps"))
+        yield from _steps(t, step.fallback, (*sloc, "fallback"))
+
+
+def _routes(t: Topology) -> Iterator[Finding]:
+    vs_names = {vs.name for vs in t.mesh.virtual_services} if t.mesh else set()
+    for i, r in enumerate(t.routes):
+        if r.entry not in vs_names and t.service(r.entry) is None:
+            yield ("routes", i, "entry"), f"no VirtualService or service named {r.entry!r}"
+        yield from _steps(t, r.steps, ("routes", i, "steps"))

@@ -1,0 +1,144 @@
+"""Load and fully validate input files: types, references and placement, all at once.
+
+The one entry point every command uses to read a topology (or any file kind),
+so that every caller reports the same problems with the same file and line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from twin.model import references
+from twin.model.errors import ModelError, Problem
+from twin.model.source import Document, Pos, document, parse_set
+from twin.model.topology import Topology
+
+# Other file kinds register their model and extra checks here (scenario, sweep).
+KINDS: dict[str, tuple[type[BaseModel], Callable[[Any, Document], list[Problem]] | None]] = {}
+
+
+def register_kind(kind: str, model: type[BaseModel],
+                  checks: Callable[[Any, Document], list[Problem]] | None = None) -> None:
+    KINDS[kind] = (model, checks)
+
+
+def _message(err: dict) -> str:
+    msg = err["msg"]
+    if err["type"] == "extra_forbidden":
+        return "unknown field (check the spelling; see `twin schema`)"
+    if err["type"] == "missing":
+        return "required field is missing"
+    return msg.removeprefix("Value error, ")
+
+
+def model_problems(doc: Document, error: ValidationError) -> list[Problem]:
+    return [doc.problem(tuple(e["loc"]), _message(e)) for e in error.errors()]
+
+
+def build(doc: Document, model: type[BaseModel]) -> Any:
+    try:
+        return model.model_validate(doc.data)
+    except ValidationError as e:
+        raise ModelError(model_problems(doc, e)) from None
+
+
+def _prune(data: Any, path: tuple, missing: bool) -> bool:
+    """Drop a bad field (it falls back to its default), or the list item holding a
+    missing one, so that the rest of the file can still be checked."""
+    if missing:
+        cut = max((i for i, p in enumerate(path) if isinstance(p, int)), default=None)
+        if cut is None:
+            return False
+        path = path[: cut + 1]
+    if not path:
+        return False
+    parent = data
+    for part in path[:-1]:
+        parent = parent[part]
+    del parent[path[-1]]
+    return True
+
+
+def build_all(doc: Document, model: type[BaseModel]) -> tuple[Any | None, list[Problem]]:
+    """Validate; on errors, prune them and go on, so that every problem shows at once."""
+    import copy
+
+    from twin.model.source import _real_path
+
+    data = copy.deepcopy(doc.data)
+    problems: list[Problem] = []
+    pruned: set[tuple] = set()
+    for _ in range(8):
+        try:
+            return model.model_validate(data), problems
+        except ValidationError as e:
+            errors = [err for err in e.errors()
+                      if not (err["type"] == "missing" and tuple(err["loc"]) in pruned)]
+            problems += [doc.problem(tuple(err["loc"]), _message(err)) for err in errors]
+            pruned |= {tuple(err["loc"]) for err in e.errors()}
+            paths = {(_real_path(data, tuple(err["loc"])), err["type"] == "missing")
+                     for err in e.errors()}
+            # deepest first, and list items from the back, so indices stay valid
+            for path, missing in sorted(paths, key=lambda p: (len(p[0]), p[0][-1:] if p[0] else ()),
+                                        reverse=True):
+                try:
+                    if not _prune(data, path, missing):
+                        return None, problems
+                except (KeyError, IndexError, TypeError):
+                    continue
+    return None, problems
+
+
+def topology_problems(topo: Topology, doc: Document) -> list[Problem]:
+    from twin.graph.placement import eligible, nodes
+
+    problems = [doc.problem(loc, msg) for loc, msg in references.check(topo)]
+    all_nodes = nodes(topo)
+    for key in ("services", "workers", "platform"):
+        for i, w in enumerate(getattr(topo, key)):
+            if w.replicas and not any(eligible(w.placement, n) for n in all_nodes):
+                problems.append(doc.problem(
+                    (key, i, "placement"),
+                    f"{w.name} can run on no node: its nodeSelector, affinity and tolerations "
+                    "match no node whose taints it tolerates"))
+    for i, s in enumerate(topo.stores):
+        if not any(eligible(s.placement, n) for n in all_nodes):
+            problems.append(doc.problem(("stores", i, "placement"),
+                                        f"{s.name} can run on no node"))
+    return problems
+
+
+register_kind("Topology", Topology, topology_problems)
+
+
+def parse_sets(sets: Iterable[str]) -> list[tuple[str, Any, Pos]]:
+    return [parse_set(s) for s in sets]
+
+
+def load(path: str | Path, kinds: tuple[str, ...] | None = None, sets: Iterable[str] = ()) -> Any:
+    """Any registered file kind, validated; raises ModelError naming every problem."""
+    kinds = kinds or tuple(KINDS)
+    doc = document(path, kinds, parse_sets(sets))
+    model, checks = KINDS[doc.kind]
+    obj, problems = build_all(doc, model)
+    if obj is not None and checks is not None:
+        problems += checks(obj, doc)
+    if problems:
+        raise ModelError(problems)
+    return obj
+
+
+def load_topology(path: str | Path, sets: Iterable[str] = (),
+                  overrides: list[tuple[str, Any, Pos]] = ()) -> Topology:
+    """A topology with its overlays and overrides, fully validated."""
+    doc = document(path, ("Topology",), [*parse_sets(sets), *overrides])
+    topo, problems = build_all(doc, Topology)
+    if topo is not None:
+        problems += topology_problems(topo, doc)
+    if problems:
+        raise ModelError(problems)
+    return topo
