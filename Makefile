@@ -20,10 +20,20 @@ install: $(STAMP)  ## .venv from the lock file, test dependencies included
 demo: $(STAMP)  ## the main job on the embedded simulator (no cluster needed)
 	$(TWIN) demo
 
-test: $(STAMP)  ## the fast suite (under 10 minutes on two cores)
+# Debian packages of the real servers that drills and calibration tests start on 127.0.0.1
+SERVER_PKGS := redis-server redis-sentinel
+
+servers:  ## install the real servers (Redis, Redis Sentinel) from Debian's packages
+	@missing=""; for p in $(SERVER_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null 2>&1; \
+	  else echo "servers: missing$$missing (install them with apt-get; tests that need them will skip)"; fi; \
+	fi
+
+test: $(STAMP) servers  ## the fast suite (under 10 minutes on two cores)
 	$(PYTEST) -q
 
-test-slow: $(STAMP)  ## long cases: high-utilisation theory checks, real drills
+test-slow: $(STAMP) servers  ## long cases: high-utilisation theory checks, real drills
 	$(PYTEST) -q -m slow; rc=$$?; if [ $$rc -eq 5 ]; then echo "no slow tests yet"; exit 0; fi; exit $$rc
 
 lint: $(STAMP)

@@ -1,0 +1,38 @@
+"""DESIGN.md's layering: the engine never imports the UI, quick imports stay quick."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+UI = ("textual", "typer", "rich", "tui")
+HEAVY = ("matplotlib", "scipy", "kubernetes", "dask")
+
+
+def _imported_after(module: str) -> set[str]:
+    code = f"import sys, {module}; print('\\n'.join(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return {m.split(".")[0] for m in out.stdout.split()}
+
+
+@pytest.mark.parametrize("module", ["twin.model.topology", "twin.validate", "twin.graph.placement",
+                                    "twin.sim.rng"])
+def test_core_imports_no_ui_and_no_heavy_library(module: str) -> None:
+    loaded = _imported_after(module)
+    assert not loaded & set(UI), f"{module} pulls in UI modules {loaded & set(UI)}"
+    assert not loaded & set(HEAVY), f"{module} pulls in heavy modules {loaded & set(HEAVY)}"
+
+
+def test_engine_never_imports_ui() -> None:
+    """Any module under twin.sim, twin.result, twin.capacity stays free of Textual, Typer, Rich."""
+    import pkgutil
+
+    import twin
+
+    engine = [m.name for m in pkgutil.walk_packages(twin.__path__, "twin.")
+              if m.name.split(".")[1] in ("sim", "result", "capacity", "model", "graph")]
+    assert engine, "no engine modules found"
+    loaded = _imported_after(", ".join(engine))
+    assert not loaded & set(UI), f"the engine pulls in UI modules {loaded & set(UI)}"
