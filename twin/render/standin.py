@@ -1,0 +1,143 @@
+"""The stand-in service's configuration for one workload version, from the model.
+
+Plain JSON the stand-in (`standin/`) reads at start: how long a request takes,
+how often it fails, and what it does per route (calls to other services by
+their cluster address, store operations, publishes, external waits), plus how
+to reach each store (Redis through Sentinel or a Service, as the model says).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from twin.model.base import Distribution
+from twin.model.topology import (
+    Postgres,
+    RabbitMQ,
+    Redis,
+    Service,
+    Step,
+    Topology,
+    Version,
+    Worker,
+    Workload,
+)
+from twin.render.callgraph import CallGraph
+
+STANDIN_PORT_WORKER = 8000
+"""A worker serves only its health endpoint, here."""
+
+
+def _dist(d: Distribution | None) -> dict[str, Any] | None:
+    return None if d is None else d.model_dump(exclude_none=True)
+
+
+def _host(name: str, namespace: str) -> str:
+    return f"{name}.{namespace}.svc.cluster.local"
+
+
+def _step(topo: Topology, step: Step, route: str) -> dict[str, Any]:
+    out: dict[str, Any]
+    if step.call is not None:
+        svc = topo.service(step.call)
+        if svc is None:
+            out = {"call": step.call}
+        else:
+            out = {"call": f"{_host(svc.name, svc.namespace)}:{svc.port}", "protocol": svc.protocol,
+                   "route": route}
+    elif step.store is not None:
+        out = {"store": step.store, "op": step.op}
+    elif step.publish is not None:
+        found = topo.queue(step.publish)
+        out = {"publish": step.publish, "store": found[0].name if found else None}
+    elif step.external is not None:
+        out = {"external": step.external}
+    elif step.emit is not None:
+        out = {"emit": step.emit, "count": step.count}
+    elif step.stream is not None:
+        out = {"stream": step.stream, "duration": _dist(step.duration)}
+    else:
+        out = {"branch": [
+            {"probability": b.probability, "steps": [_step(topo, s, route) for s in b.steps]}
+            for b in step.branch or []
+        ]}
+    if step.service_time is not None:
+        out["service_time"] = _dist(step.service_time)
+    if step.error_rate is not None:
+        out["error_rate"] = step.error_rate
+    if step.timeout is not None:
+        out["timeout"] = step.timeout
+    out["on_failure"] = step.on_failure
+    return out
+
+
+def _store(topo: Topology, name: str, via: str, target: str) -> dict[str, Any] | None:
+    store = topo.store(name)
+    if store is None:
+        return None
+    if isinstance(store, Redis):
+        if via == "sentinel" and store.sentinel is not None:
+            return {"kind": "redis", "via": "sentinel", "master_name": store.sentinel.master_name,
+                    "sentinels": [[_host(f"{store.name}-sentinel", store.namespace), store.sentinel.port]]}
+        svc = store.service if target == "master" or store.mode == "single" else f"{store.name}-all"
+        return {"kind": "redis", "via": "service", "host": _host(svc, store.namespace), "port": store.port}
+    if isinstance(store, Postgres):
+        return {"kind": "postgres", "host": _host(store.service, store.namespace), "port": store.port}
+    if isinstance(store, RabbitMQ):
+        return {"kind": "rabbitmq", "host": _host(store.service, store.namespace), "port": store.port}
+    return None
+
+
+def config(topo: Topology, graph: CallGraph, wl: Workload, version: Version | None) -> dict[str, Any]:
+    vname = version.name if version is not None else "v1"
+    service_time = (version.service_time if version and version.service_time else wl.service_time)
+    error_rate = version.error_rate if version and version.error_rate is not None else wl.error_rate
+    routes: dict[str, Any] = {}
+    for (who, route_name), steps in graph.work.items():
+        if who != wl.name:
+            continue
+        route = topo.route(route_name)
+        routes[route_name] = {
+            "match": route.match if route is not None else None,
+            "steps": [_step(topo, s, route_name) for s in steps],
+        }
+    stores: dict[str, Any] = {}
+    for client in wl.clients:
+        found = _store(topo, client.store, client.via, client.target)
+        if found is not None:
+            stores[client.store] = found
+    used = {s["store"] for r in routes.values() for s in _flat(r["steps"]) if s.get("store")}
+    for name in sorted(used - set(stores)):
+        found = _store(topo, name, "service", "master")
+        if found is not None:
+            stores[name] = found
+    externals = {
+        e.name: {"latency": _dist(e.latency), "error_rate": e.error_rate, "timeout": e.timeout}
+        for e in topo.externals
+    }
+    is_service = isinstance(wl, Service)
+    return {
+        "name": wl.name,
+        "version": vname,
+        "namespace": wl.namespace,
+        "mode": "service" if is_service else "worker",
+        "protocol": wl.protocol if is_service else "http",
+        "port": wl.port if is_service else STANDIN_PORT_WORKER,
+        "concurrency": wl.concurrency,
+        "service_time": _dist(service_time),
+        "error_rate": error_rate,
+        "error_kind": wl.error_kind,
+        "routes": routes,
+        "stores": stores,
+        "externals": externals,
+        "queue": wl.queue if isinstance(wl, Worker) else None,
+    }
+
+
+def _flat(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for s in steps:
+        out.append(s)
+        for b in s.get("branch", []):
+            out.extend(_flat(b["steps"]))
+    return out
