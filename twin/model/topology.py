@@ -378,6 +378,10 @@ class Gateway(Named):
     hosts: list[str] = ["*"]
     port: int = 80
     node_port: int = Field(default=30080, ge=30000, le=32767)
+    workload: str = Field(
+        default="istio-ingressgateway",
+        description="The platform component whose pods serve this gateway.",
+    )
 
 
 class Sidecar(Strict):
