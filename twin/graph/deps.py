@@ -575,3 +575,23 @@ def render_graph(g: nx.DiGraph) -> list[str]:
         if needs:
             lines.append(f"{n} -> " + ", ".join(needs))
     return lines
+
+
+def path_dot(hop: Hop) -> str:
+    """A route's call path as a DOT tree (asynchronous hops dashed)."""
+    lines = ["digraph path {", "  rankdir=LR;"]
+    counter = iter(range(10**6))
+
+    def visit(h: Hop) -> str:
+        me = f"n{next(counter)}"
+        label = h.component if h.component not in ("branch", "fallback") else h.note or h.how
+        lines.append(f'  {me} [label="{label}"];')
+        for child in h.children:
+            other = visit(child)
+            style = ", style=dashed" if not child.sync else ""
+            lines.append(f'  {me} -> {other} [label="{child.how}"{style}];')
+        return me
+
+    visit(hop)
+    lines.append("}")
+    return "\n".join(lines) + "\n"

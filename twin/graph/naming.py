@@ -118,3 +118,14 @@ def _unknown(name: str, candidates: list[str], what: str) -> Component:
     shown = ", ".join(candidates[:12]) + (", ..." if len(candidates) > 12 else "")
     hint = f"; did you mean {shown}?" if candidates else ""
     raise UnknownComponent(name, what + hint, candidates)
+
+
+def dns_name(topology: Topology, name: str) -> str:
+    """A service's or store's cluster DNS name (`redis-streams.redis.svc.cluster.local`)."""
+    svc = topology.service(name)
+    if svc is not None:
+        return f"{svc.name}.{svc.namespace}.svc.cluster.local"
+    store = topology.store(name)
+    if store is not None:
+        return f"{store.service}.{store.namespace}.svc.cluster.local"
+    return name
