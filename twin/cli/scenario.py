@@ -1,9 +1,129 @@
-"""`twin` commands of the scenario group."""
+"""`twin run` and `twin compare`: scenarios on a backend, judged; runs side by side.
+
+Exit 0 when every check held, 1 when one failed, 2 on bad input (every problem
+of every file, with file and line), 3 when the backend cannot run here.
+"""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+import twin.scenario  # noqa: F401,I001 - registers kind: Scenario for `twin validate`
+from twin.cli import common
+
+
+def _progress_runner(label: str):
+    """A Rich progress bar on stderr while the backend runs (silent when not a terminal)."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[note]}"),
+                   TimeElapsedColumn(), console=common.err, transient=True)
+    task = bar.add_task(label, total=1.0, note="")
+
+    def progress(fraction: float, note: str) -> None:
+        bar.update(task, completed=max(0.0, min(1.0, fraction)), note=note)
+
+    return bar, progress
 
 
 def register(app: typer.Typer) -> None:
     """Add this group's commands to the app."""
+
+    @app.command("run")
+    def run_cmd(
+        scenarios: Annotated[list[Path], typer.Argument(help="kind: Scenario files.")],
+        backend: Annotated[str, typer.Option(help="sim, local or kind.")] = "sim",
+        seed: Annotated[int | None, typer.Option(help="Overrides the scenario's seed.")] = None,
+        replications: Annotated[int | None, typer.Option(
+            min=1, help="Overrides the scenario's replications.")] = None,
+        set_: Annotated[list[str] | None, typer.Option(
+            "--set", help="PATH=VALUE on the topology; scenario.PATH=VALUE on the scenario.")] = None,
+        out: Annotated[Path | None, typer.Option(
+            help="Write result.json, run.json and plots here (a subfolder per scenario when several).")] = None,
+        format_: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+        junit: Annotated[Path | None, typer.Option(help="Write JUnit XML here, for CI.")] = None,
+    ) -> None:
+        """Run scenarios (on the simulator by default) and judge their checks."""
+        from twin.model.errors import ModelError
+        from twin.scenario import junit as junit_xml
+        from twin.scenario import loader, report
+        from twin.scenario.runner import BackendMissing, execute, get_backend
+
+        if format_ not in ("table", "json"):
+            raise common.bad_input(ModelError([_problem("--format", "must be table or json")]))
+        loaded, problems = [], []
+        for path in scenarios:
+            try:
+                loaded.append(loader.load(path, set_ or ()))
+            except ModelError as e:
+                problems += e.problems
+        if problems:
+            raise common.bad_input(ModelError(problems))
+        names = [item.scenario.name for item in loaded]
+        if out is not None and len(set(names)) != len(names):
+            raise common.bad_input(ModelError([_problem("--out", "two scenarios share a name; "
+                                                                 "their results would overwrite each other")]))
+        try:
+            get_backend(backend)
+        except BackendMissing as e:
+            raise common.cannot_run(e.what, e.how) from None
+
+        runs = []
+        for item in loaded:
+            scn = item.scenario
+            reps = replications or scn.replications
+            label = f"{scn.name} on {backend}"
+            common.err.print(f"running {label}: {reps} x {scn.duration:g}s simulated", style="dim")
+            bar, progress = _progress_runner(label)
+            try:
+                with bar:
+                    run = execute(item, backend, seed, replications, progress)
+            except BackendMissing as e:
+                raise common.cannot_run(e.what, e.how) from None
+            runs.append(run)
+            if format_ == "table":
+                report.print_run(run, common.out)
+                common.out.print()
+            if out is not None:
+                target = out if len(loaded) == 1 else out / scn.name
+                report.write(run, target)
+        if format_ == "json":
+            common.out.print_json(json.dumps(report.json_summary(runs)))
+        if junit is not None:
+            junit_xml.write(runs, junit)
+        if out is not None and format_ == "table":
+            common.err.print(f"results in {out}", style="dim")
+        if len(runs) > 1 and format_ == "table":
+            failed = [r.scenario.name for r in runs if not r.passed]
+            common.out.print(f"[bold]{len(runs) - len(failed)} of {len(runs)} scenarios passed[/]"
+                             + (f"; failed: {', '.join(failed)}" if failed else ""))
+        if any(not r.passed for r in runs):
+            raise common.Exit(common.CHECK_FAILED)
+
+    @app.command("compare")
+    def compare_cmd(
+        dirs: Annotated[list[Path], typer.Argument(help="Output folders of `twin run --out`.")],
+        format_: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+    ) -> None:
+        """Runs side by side: settings, key events, user impact, checks."""
+        from twin.model.errors import ModelError
+        from twin.scenario import compare
+
+        try:
+            cols = compare.find_results(dirs)
+        except ModelError as e:
+            raise common.bad_input(e) from None
+        if format_ == "json":
+            common.out.print_json(json.dumps(compare.compare_json(cols)))
+        else:
+            compare.print_compare(cols, common.out)
+
+
+def _problem(field: str, message: str):
+    from twin.model.errors import Problem
+
+    return Problem("command line", 0, 0, field, message)

@@ -1,0 +1,74 @@
+"""JUnit XML for CI: one testsuite per scenario, one testcase per check.
+
+A failing check is a <failure> whose message is the sentence naming the check,
+the observed value and the bound; a check the backend cannot observe is
+<skipped>, so that CI shows it without counting it as passed.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from twin.scenario.checks import FAILED, NOT_APPLICABLE
+
+if TYPE_CHECKING:
+    from twin.scenario.runner import Run
+
+
+def document(runs: list[Run]) -> ET.Element:
+    root = ET.Element("testsuites", name="twin run")
+    total = failures = skipped = 0
+    for run in runs:
+        name = run.scenario.name
+        suite = ET.SubElement(root, "testsuite", name=name, tests=str(len(run.outcomes)),
+                              time=f"{run.wall:.3f}")
+        f = s = 0
+        for o in run.outcomes:
+            case = ET.SubElement(suite, "testcase", classname=f"scenarios.{name}", name=o.name)
+            if o.status == FAILED:
+                f += 1
+                el = ET.SubElement(case, "failure", message=o.sentence(), type="CheckFailed")
+                el.text = _detail(run, o)
+            elif o.status == NOT_APPLICABLE:
+                s += 1
+                ET.SubElement(case, "skipped", message=o.sentence())
+        suite.set("failures", str(f))
+        suite.set("skipped", str(s))
+        suite.set("errors", "0")
+        total += len(run.outcomes)
+        failures += f
+        skipped += s
+    root.set("tests", str(total))
+    root.set("failures", str(failures))
+    root.set("skipped", str(skipped))
+    return root
+
+
+def _detail(run: Run, o) -> str:
+    lines = [o.sentence(), f"scenario: {run.loaded.path}", f"backend: {run.backend}, seed {run.seed}, "
+             f"{run.replications} replication{'s' if run.replications != 1 else ''}"]
+    if len(o.observed) > 1:
+        from twin.scenario.checks import fmt
+
+        lines.append("observed per replication: " + ", ".join(fmt(v, o.unit) for v in o.observed))
+    return "\n".join(lines)
+
+
+def write(runs: list[Run], path: str | Path) -> None:
+    """Atomically, so that CI never reads half a file."""
+    tree = ET.ElementTree(document(runs))
+    ET.indent(tree)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            tree.write(fh, encoding="utf-8", xml_declaration=True)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,236 @@
+"""Read a scenario file with its topology: overrides applied, every name checked.
+
+`--set` and a scenario's `overrides:` share one rule: a PATH starting with
+`scenario.` changes the scenario, any other PATH changes the topology. The
+command line wins over the file. Every problem names the file and line that
+supplied the value (an override's own line, a check's window, a fault target).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from twin.model.errors import ModelError, Problem
+from twin.model.source import Document, Pos, document, parse_set
+from twin.model.topology import Redis, Topology
+from twin.scenario.model import Scenario, parse_time
+
+PREFIX = "scenario."
+
+
+@dataclass
+class Loaded:
+    """A scenario ready to run: the model, its topology and where both came from."""
+
+    scenario: Scenario
+    topology: Topology
+    path: Path
+    topology_path: Path
+    sets: tuple[str, ...] = ()
+
+
+def split_sets(sets: Iterable[tuple[str, Any, Pos]]) -> tuple[list, list]:
+    """(scenario overrides with the prefix stripped, topology overrides)."""
+    mine, topo = [], []
+    for path, value, pos in sets:
+        if path.startswith(PREFIX):
+            mine.append((path[len(PREFIX):], value, pos))
+        else:
+            topo.append((path, value, pos))
+    return mine, topo
+
+
+def _file_overrides(doc: Document) -> list[tuple[str, Any, Pos]]:
+    raw = doc.data.get("overrides") or {}
+    if not isinstance(raw, dict):
+        return []
+    return [(str(k), v, doc.positions.get(("overrides", k), Pos(doc.file))) for k, v in raw.items()]
+
+
+def topology_file(scn: Scenario, scenario_path: str | Path) -> Path:
+    return (Path(scenario_path).parent / scn.topology)
+
+
+def load_topology_for(scn: Scenario, doc: Document, cli: list[tuple[str, Any, Pos]] = ()) -> Topology:
+    """The scenario's topology with its own overrides, then the command line's."""
+    from twin.validate import load_topology
+
+    path = topology_file(scn, doc.file)
+    pos = doc.positions.get(("topology",), Pos(doc.file))
+    if not path.exists():
+        raise ModelError([Problem(pos.file, pos.line, pos.column, "topology",
+                                  f"no such file: {path}")])
+    _, topo_sets = split_sets(_file_overrides(doc))
+    return load_topology(path, overrides=[*topo_sets, *cli])
+
+
+def scenario_problems(scn: Scenario, doc: Document, topology: Topology | None = None) -> list[Problem]:
+    """Checks beyond types: ids, time references, the topology and every name in it."""
+    problems = own_problems(scn, doc)
+    if topology is None:
+        try:
+            topology = load_topology_for(scn, doc)
+        except ModelError as e:
+            return problems + e.problems
+    return problems + _names(scn, doc, topology)
+
+
+def own_problems(scn: Scenario, doc: Document) -> list[Problem]:
+    """What can be checked without the topology: ids, times, windows."""
+    problems: list[Problem] = []
+    ids: dict[str, int] = {}
+    for i, a in enumerate(scn.timeline):
+        if a.id is not None:
+            if a.id in ids:
+                problems.append(doc.problem(("timeline", i, "id"), f"id {a.id!r} is used twice"))
+            if a.id in ("start", "warmup", "end"):
+                problems.append(doc.problem(("timeline", i, "id"), f"{a.id!r} is a reserved time name"))
+            ids[a.id] = i
+        if a.at >= scn.duration:
+            problems.append(doc.problem(("timeline", i, "at"), "happens after the run ends (duration)"))
+    for i, c in enumerate(scn.checks):
+        for field in ("from", "to"):
+            expr = getattr(c.window, "from_" if field == "from" else "to")
+            ref, _, _ = parse_time(expr)
+            if ref is not None and ref not in ("start", "warmup", "end") and ref not in ids:
+                problems.append(doc.problem(("checks", i, "window", field),
+                                            f"no fault with id {ref!r} in the timeline"))
+        if c.after is not None and c.after not in ids:
+            problems.append(doc.problem(("checks", i, "after"), f"no fault with id {c.after!r}"))
+        if c.recovery is not None and c.after is None and not scn.faults:
+            problems.append(doc.problem(("checks", i, "recovery"),
+                                        "a recovery check needs a fault in the timeline"))
+        if (c.window.from_ != "warmup" or c.window.to != "end") and not problems:
+            try:
+                if scn.resolve(c.window.from_) > scn.resolve(c.window.to):
+                    problems.append(doc.problem(("checks", i, "window"), "the window ends before it starts"))
+            except KeyError:
+                pass
+    names = [c.name for c in scn.checks]
+    for i, n in enumerate(names):
+        if names.index(n) != i:
+            problems.append(doc.problem(("checks", i, "name"), f"check name {n!r} is used twice"))
+    mine, _ = split_sets(_file_overrides(doc))
+    for path, _, pos in mine:
+        if path.split(".")[0] in ("name", "kind", "apiVersion", "topology", "overrides"):
+            problems.append(Problem(pos.file, pos.line, pos.column, f"overrides.{PREFIX}{path}",
+                                    "cannot be overridden"))
+    return problems
+
+
+def _names(scn: Scenario, doc: Document, topo: Topology) -> list[Problem]:
+    from twin.graph.naming import UnknownComponent, resolve
+    from twin.scenario.metrics import metric_problem
+
+    problems: list[Problem] = []
+    wants = {"kill-pod": ("service", "worker"), "scale": ("service", "worker"),
+             "node-down": ("node",), "store-down": ("store",),
+             "redis-master-crash": ("store",), "redis-restart-empty": ("store",),
+             "sentinel-down": ("store",), "partition": ("store",)}
+    for i, a in enumerate(scn.timeline):
+        if a.target is None:
+            if a.action.startswith(("redis-", "sentinel-")) and redis_store(topo, None) is None:
+                problems.append(doc.problem(("timeline", i, "action"),
+                                            "the topology has no Redis store to act on"))
+            continue
+        try:
+            comp = resolve(topo, a.target)
+        except UnknownComponent as e:
+            problems.append(doc.problem(("timeline", i, "target"), e.message))
+            continue
+        if comp.kind not in wants[a.action]:
+            problems.append(doc.problem(("timeline", i, "target"),
+                                        f"{a.action} acts on {' or '.join(wants[a.action])}, not {comp.key}"))
+            continue
+        if a.action.startswith(("redis-", "sentinel-")) and not isinstance(comp.obj, Redis):
+            problems.append(doc.problem(("timeline", i, "target"), f"{comp.key} is not a Redis store"))
+        elif a.action == "sentinel-down" and comp.obj.mode != "sentinel":
+            problems.append(doc.problem(("timeline", i, "target"), f"{comp.key} runs no Sentinel"))
+        elif a.action == "sentinel-down" and (a.count or 1) > comp.obj.sentinel.sentinels:
+            problems.append(doc.problem(("timeline", i, "count"),
+                                        f"{comp.key} has only {comp.obj.sentinel.sentinels} sentinels"))
+    for i, a in enumerate(scn.timeline):
+        for j, name in enumerate(a.isolate or []):
+            if name.startswith("redis/") or "/" in name and name.split("/")[0] not in (
+                    "node", "pool", "service", "worker", "store"):
+                if not _redis_member(topo, a.target, name):
+                    problems.append(doc.problem(
+                        ("timeline", i, "isolate", j),
+                        f"{name!r} is not a member of the Redis store (redis/master, "
+                        "redis/replica-N, redis/server-N, redis/sentinel-N)"))
+                continue
+            try:
+                comp = resolve(topo, name)
+            except UnknownComponent as e:
+                store = redis_store(topo, a.target)
+                members = f"master, {store.name}-N, sentinel/N or " if store else ""
+                problems.append(doc.problem(("timeline", i, "isolate", j),
+                                            f"{e.message} (isolate names {members}components)"))
+                continue
+            if comp.kind not in ("service", "worker", "node", "pool", "store"):
+                problems.append(doc.problem(("timeline", i, "isolate", j),
+                                            f"{comp.key} cannot be cut off by a partition"))
+    for route in scn.load.rates:
+        if topo.route(route) is None:
+            known = ", ".join(r.name for r in topo.routes)
+            problems.append(doc.problem(("load", "rates", route), f"no route named {route!r} (have: {known})"))
+    for i, c in enumerate(scn.checks):
+        name = c.metric or c.recovery
+        if name is not None:
+            msg = metric_problem(topo, name)
+            if msg:
+                problems.append(doc.problem(("checks", i, "metric" if c.metric else "recovery"), msg))
+    return problems
+
+
+def redis_store(topo: Topology, target: str | None) -> Redis | None:
+    """The Redis store a fault acts on: the named one, else the only Redis store."""
+    if target is not None:
+        from twin.graph.naming import resolve
+
+        obj = resolve(topo, target).obj
+        return obj if isinstance(obj, Redis) else None
+    stores = [s for s in topo.stores if isinstance(s, Redis)]
+    return stores[0] if len(stores) == 1 else None
+
+
+def _redis_member(topo: Topology, target: str | None, name: str) -> bool:
+    store = redis_store(topo, target)
+    if store is None:
+        return False
+    if name == "master":
+        return True
+    sentinels = store.sentinel.sentinels if store.sentinel else 0
+    servers = store.servers if store.mode == "sentinel" else 1
+    return name in {f"{store.name}-{i}" for i in range(servers)} | {
+        f"sentinel/{i}" for i in range(sentinels)}
+
+
+def check_scenario(scn: Scenario, doc: Document) -> list[Problem]:
+    """The hook `twin validate` calls (see twin.validate.register_kind)."""
+    return scenario_problems(scn, doc)
+
+
+def load(path: str | Path, sets: Iterable[str] = ()) -> Loaded:
+    """A scenario and its topology, `scenario.` overrides and --set applied; ModelError on problems."""
+    from twin.validate import build_all
+
+    cli = [parse_set(s) for s in sets]
+    cli_mine, cli_topo = split_sets(cli)
+    first = document(path, ("Scenario",))
+    own_mine, _ = split_sets(_file_overrides(first))
+    doc = document(path, ("Scenario",), [*own_mine, *cli_mine]) if own_mine or cli_mine else first
+    scn, problems = build_all(doc, Scenario)
+    if scn is None:
+        raise ModelError(problems)
+    try:
+        topo = load_topology_for(scn, doc, cli_topo)
+    except ModelError as e:
+        raise ModelError(problems + own_problems(scn, doc) + e.problems) from None
+    problems += scenario_problems(scn, doc, topo)
+    if problems:
+        raise ModelError(problems)
+    return Loaded(scn, topo, Path(path), topology_file(scn, path), tuple(sets))

@@ -1,0 +1,327 @@
+"""`kind: Scenario`: an experiment on a topology, as pure data.
+
+A scenario names a topology and the overrides it applies, the load, a timeline
+of faults and actions, and the checks that judge the run. Times are seconds
+from the start of the run; check windows may be relative to a fault's `id`
+(`kill+10s`, `kill.end+30s`). Unknown fields are errors.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BeforeValidator, Field, field_validator, model_validator
+
+from twin.model.base import API_VERSION, Strict
+from twin.model.units import Duration, Rate, parse_duration
+
+ActionName = Literal[
+    "kill-pod", "redis-master-crash", "redis-restart-empty", "sentinel-down",
+    "partition", "node-down", "store-down", "scale",
+]
+
+# What each action needs (besides `at`) and what it may carry.
+_ACTION_FIELDS: dict[str, tuple[set[str], set[str]]] = {
+    "kill-pod": ({"target"}, {"count", "for"}),
+    "redis-master-crash": (set(), {"target", "for"}),
+    "redis-restart-empty": (set(), {"target", "for"}),
+    "sentinel-down": (set(), {"target", "count", "for"}),
+    "partition": ({"isolate"}, {"target", "for"}),
+    "node-down": ({"target"}, {"for"}),
+    "store-down": ({"target"}, {"for"}),
+    "scale": ({"target", "replicas"}, set()),
+}
+_OPTIONAL = {"target", "count", "for", "isolate", "replicas"}
+
+_TIME = re.compile(
+    r"^\s*(?:(?P<ref>[a-z][a-z0-9-]*)(?P<end>\.end)?)?\s*(?:(?P<sign>[+-])?\s*(?P<d>[0-9.]+\s*(?:ms|s|m|h)?))?\s*$"
+)
+_KEYWORDS = ("start", "warmup", "end")
+
+
+def parse_time(expr: str | float | int) -> tuple[str | None, bool, float]:
+    """`kill+10s` as ("kill", False, 10.0); `kill.end` as ("kill", True, 0.0);
+    `90s` as (None, False, 90.0); `end-30s` as ("end", False, -30.0)."""
+    if isinstance(expr, bool):
+        raise ValueError("expected a time such as 90s, kill, kill+10s or kill.end+30s")
+    if isinstance(expr, int | float):
+        return None, False, float(parse_duration(expr))
+    m = _TIME.match(expr)
+    if not m or (m["ref"] is None and m["d"] is None) or (m["ref"] and m["d"] and not m["sign"]):
+        raise ValueError(f"{expr!r} is not a time (use e.g. 90s, kill, kill+10s, kill.end+30s, end)")
+    if m["ref"] is None and m["sign"] == "-":
+        raise ValueError(f"{expr!r}: a time from the start cannot be negative")
+    offset = parse_duration(m["d"]) if m["d"] else 0.0
+    if m["sign"] == "-":
+        offset = -offset
+    if m["end"] and m["ref"] in _KEYWORDS:
+        raise ValueError(f"{expr!r}: `.end` applies to a fault id, not to {m['ref']!r}")
+    return m["ref"], bool(m["end"]), offset
+
+
+class TimeExpr(str):
+    """A validated time expression; resolved against a scenario's timeline."""
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
+        from pydantic_core import core_schema
+
+        def check(value: Any) -> str:
+            parse_time(value)
+            return str(value)
+
+        return core_schema.no_info_before_validator_function(
+            check, core_schema.str_schema())
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, schema: Any, handler: Any) -> dict:
+        return {"anyOf": [{"type": "number", "minimum": 0}, {
+            "type": "string", "examples": ["90s", "kill", "kill+10s", "kill.end+30s", "end"]}]}
+
+
+def _bound(value: Any) -> Any:
+    """A bound: a number, a duration (`45s`) or a percentage (`5%` is 0.05)."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.endswith("%"):
+            try:
+                return float(text[:-1]) / 100
+            except ValueError:
+                raise ValueError(f"{value!r} is not a percentage") from None
+        try:
+            return float(text)
+        except ValueError:
+            return parse_duration(text)
+    return value
+
+
+Bound = Annotated[float, BeforeValidator(_bound)]
+
+
+# ------------------------------------------------------------------- load
+
+
+class ProfilePoint(Strict):
+    at: Duration
+    factor: float = Field(ge=0)
+
+
+class Load(Strict):
+    """Arrival rates: per route, else the topology's nominal rate, times `scale`,
+    times the profile's factor at that moment (piecewise linear between points)."""
+
+    rates: dict[str, Rate] = Field(default={}, description="Per route; unset: the route's nominal rate.")
+    scale: float = Field(default=1.0, ge=0, description="Multiplies every route's rate.")
+    only: bool = Field(default=False, description="Only the routes under `rates` get traffic.")
+    profile: list[ProfilePoint] = Field(default=[], description="Rate factor over time; empty: 1.")
+
+    def factor(self, t: float) -> float:
+        pts = sorted(self.profile, key=lambda p: p.at)
+        if not pts:
+            return 1.0
+        if t <= pts[0].at:
+            return pts[0].factor
+        for a, b in zip(pts, pts[1:], strict=False):
+            if t <= b.at:
+                span = b.at - a.at
+                return b.factor if span == 0 else a.factor + (b.factor - a.factor) * (t - a.at) / span
+        return pts[-1].factor
+
+
+# --------------------------------------------------------------- timeline
+
+
+class Action(Strict):
+    """A fault or an operator action at time `at`, lasting `for` when it has an end.
+
+    Targets are `KIND/NAME` (`service/chat-api`, `store/redis`, `node/k8s-storage`)
+    or a bare unique name. `partition` cuts the components under `isolate` off from
+    everything else; inside a Redis store, `master` (whichever server is master at
+    that moment), the servers `redis-0`, `redis-1`, ... and the sentinels
+    `sentinel/0`, ... name its members, and `service/NAME`, `node/NAME` or
+    `pool/NAME` put those clients on the isolated side.
+    """
+
+    id: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9-]*$")
+    at: Duration
+    action: ActionName
+    for_: Duration | None = Field(default=None, alias="for", gt=0)
+    target: str | None = None
+    count: int | None = Field(default=None, ge=1)
+    isolate: list[str] | None = Field(default=None, min_length=1)
+    replicas: int | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _fields(self) -> Action:
+        need, may = _ACTION_FIELDS[self.action]
+        given = {f for f in _OPTIONAL if getattr(self, "for_" if f == "for" else f) is not None}
+        missing = sorted(need - given)
+        extra = sorted(given - need - may)
+        if missing:
+            raise ValueError(f"{self.action} needs {', '.join(missing)}")
+        if extra:
+            raise ValueError(f"{self.action} takes no {', '.join(extra)}")
+        return self
+
+    @property
+    def end(self) -> float | None:
+        return None if self.for_ is None else self.at + self.for_
+
+
+# ------------------------------------------------------------------ checks
+
+
+class Window(Strict):
+    from_: TimeExpr = Field(default=TimeExpr("warmup"), alias="from")
+    to: TimeExpr = TimeExpr("end")
+
+
+class Check(Strict):
+    """One steady-state hypothesis, judged in every replication.
+
+    metric: a metric (`route/chat.error_rate`) summarised by `stat` over `window`.
+    event: Redis/Kubernetes events (`+switch-master`) in `window`; `stat` count
+      (default) or delay (time of the first one after the window opens).
+    recovery: a metric that must come back to its steady state (its band, or the
+      pre-fault baseline x (1 + tolerance)) within `within` after fault `after` ends.
+    Bounds: `max`, `min` or `range: [low, high]`.
+    """
+
+    name: str = Field(min_length=1)
+    description: str | None = None
+    metric: str | None = None
+    event: str | None = None
+    recovery: str | None = None
+    stat: Literal["mean", "max", "min", "p50", "p95", "p99", "sum", "last", "rate",
+                  "count", "delay"] | None = None
+    window: Window = Window()
+    source: str | None = Field(default=None, description="Event checks: only events from this source.")
+    max: Bound | None = None
+    min: Bound | None = None
+    range: tuple[Bound, Bound] | None = None
+    after: str | None = Field(default=None, description="Recovery: the fault id; unset: the last fault.")
+    within: Duration | None = Field(default=None, description="Recovery: time allowed.")
+    tolerance: float = Field(default=0.5, ge=0, description="Recovery: relative margin over baseline.")
+    slack: float = Field(default=0.0, ge=0, description="Recovery: absolute margin over baseline.")
+    step: Duration = Field(default=10.0, gt=0, description="Recovery: width of the judging windows.")
+    holds_in: float = Field(default=1.0, gt=0, le=1,
+                            description="Share of replications it must hold in (1: all).")
+
+    @field_validator("window", mode="before")
+    @classmethod
+    def _window_text(cls, value: Any) -> Any:
+        """`kill..kill+60s` as a shorthand for {from: kill, to: kill+60s}."""
+        if isinstance(value, str):
+            if ".." not in value:
+                raise ValueError("a window is FROM..TO (e.g. kill..kill+60s) or {from, to}")
+            a, b = value.split("..", 1)
+            return {"from": a.strip() or "warmup", "to": b.strip() or "end"}
+        return value
+
+    @model_validator(mode="after")
+    def _shape(self) -> Check:
+        kinds = [k for k in ("metric", "event", "recovery") if getattr(self, k) is not None]
+        if len(kinds) != 1:
+            raise ValueError("a check sets exactly one of metric, event, recovery; this one sets "
+                             + (", ".join(kinds) or "none"))
+        bounds = [b for b in ("max", "min", "range") if getattr(self, b) is not None]
+        if self.range is not None and self.range[0] > self.range[1]:
+            raise ValueError("range is [low, high] with low <= high")
+        if self.range is not None and len(bounds) > 1:
+            raise ValueError("range cannot be combined with max or min")
+        if self.event is not None:
+            if self.stat not in (None, "count", "delay"):
+                raise ValueError("an event check's stat is count or delay")
+            if not bounds:
+                raise ValueError("an event check needs max, min or range")
+        elif self.recovery is not None:
+            if self.within is None:
+                raise ValueError("a recovery check needs within")
+            if self.stat in ("count", "delay"):
+                raise ValueError("count and delay are stats of event checks")
+        else:
+            if self.stat in ("count", "delay"):
+                raise ValueError("count and delay are stats of event checks")
+            if not bounds:
+                raise ValueError("a metric check needs max, min or range")
+        return self
+
+    @property
+    def kind(self) -> str:
+        return "metric" if self.metric else "event" if self.event else "recovery"
+
+    @property
+    def statistic(self) -> str:
+        if self.stat:
+            return self.stat
+        return "count" if self.event else "mean"
+
+    def bound_text(self) -> str:
+        if self.range is not None:
+            return f"in [{self.range[0]:g}, {self.range[1]:g}]"
+        parts = []
+        if self.min is not None:
+            parts.append(f">= {self.min:g}")
+        if self.max is not None:
+            parts.append(f"<= {self.max:g}")
+        return " and ".join(parts)
+
+    def within_bounds(self, value: float) -> bool:
+        lo, hi = (self.range if self.range is not None else (self.min, self.max))
+        return (lo is None or value >= lo) and (hi is None or value <= hi)
+
+
+# ---------------------------------------------------------------- scenario
+
+
+class Scenario(Strict):
+    api_version: Literal["twin.eco2/v1"] = Field(alias="apiVersion")
+    kind: Literal["Scenario"]
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    description: str | None = None
+    topology: str = Field(default="../topologies/eco2-prod.yaml",
+                          description="Path relative to this file.")
+    overrides: dict[str, Any] = Field(
+        default={}, description="PATH: VALUE on the topology; `scenario.` paths change this file.")
+    duration: Duration = Field(gt=0)
+    warmup: Duration = 0.0
+    seed: int = Field(default=1, ge=0)
+    replications: int = Field(default=1, ge=1)
+    load: Load = Load()
+    timeline: list[Action] = []
+    checks: list[Check] = []
+
+    @model_validator(mode="after")
+    def _times(self) -> Scenario:
+        if self.warmup >= self.duration:
+            raise ValueError("warmup must be shorter than duration")
+        return self
+
+    def fault(self, fault_id: str) -> Action | None:
+        return next((a for a in self.timeline if a.id == fault_id), None)
+
+    def resolve(self, expr: str) -> float:
+        """Seconds from the start of the run; a fault without `for` ends when the run does."""
+        ref, end, offset = parse_time(expr)
+        if ref is None:
+            base = 0.0
+        elif ref == "start":
+            base = 0.0
+        elif ref == "warmup":
+            base = self.warmup
+        elif ref == "end":
+            base = self.duration
+        else:
+            action = self.fault(ref)
+            if action is None:
+                raise KeyError(ref)
+            base = (action.end if action.end is not None else self.duration) if end else action.at
+        return min(max(base + offset, 0.0), self.duration)
+
+    @property
+    def faults(self) -> list[Action]:
+        return sorted((a for a in self.timeline if a.action != "scale"), key=lambda a: a.at)
+
+
+__all__ = ["API_VERSION", "Action", "Check", "Load", "Scenario", "Window", "parse_time"]
