@@ -96,13 +96,15 @@ def _base() -> dict[str, Any]:
         "externals": [{"name": "llm", "latency": {"dist": "exponential", "mean": "2s"}}],
         "routes": [
             {"name": "chat", "entry": "chat-vs", "rate": "10/s", "steps": [
-                {"store": "postgres", "op": "query"},
-                {"call": "character-api", "steps": [{"store": "postgres", "op": "read"}]},
-                {"publish": "chat-tasks", "steps": [
-                    {"external": "llm"}, {"store": "redis", "op": "xadd"}]},
+                {"call": "chat-api", "steps": [
+                    {"store": "postgres", "op": "query"},
+                    {"call": "character-api", "steps": [{"store": "postgres", "op": "read"}]},
+                    {"publish": "chat-tasks", "steps": [
+                        {"external": "llm"}, {"store": "redis", "op": "xadd"}]},
+                ]},
             ]},
             {"name": "character", "entry": "character-vs", "rate": "5/s", "steps": [
-                {"store": "postgres", "op": "read"}]},
+                {"call": "character-api", "steps": [{"store": "postgres", "op": "read"}]}]},
         ],
     }
 

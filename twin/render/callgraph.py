@@ -1,10 +1,12 @@
 """Who talks to whom, from the routes' steps: the edges strict NetworkPolicies allow
 and the work each stand-in does per route.
 
-A route enters at the services its VirtualService routes to; `call` steps run
-their sub-steps inside the callee; `publish` steps run theirs later inside the
-queue's consumer; `emit` reaches the target through Redis and the `via`
-services. `GATEWAY` stands for the Istio ingress gateway.
+A route's top-level steps are the client's, through the Istio ingress gateway
+(`GATEWAY`): `call: chat-api`, `stream: sse-gateway`; a top-level store or
+publish step runs in the service the route's VirtualService enters. `call`
+steps run their sub-steps inside the callee; `publish` steps run theirs later
+inside the queue's consumer; `emit` passes through the Redis stores in `via`
+(every service on the way is a Redis client) and the `via` services.
 """
 
 from __future__ import annotations
@@ -48,7 +50,11 @@ def build(topo: Topology) -> CallGraph:
         entries = entry_services(topo, route)
         for entry in entries:
             graph.edges.add((GATEWAY, entry))
-            _walk(topo, graph, route.name, entry, route.steps)
+        client_side = [s for s in route.steps if s.call or s.stream or s.branch]
+        in_entry = [s for s in route.steps if not (s.call or s.stream or s.branch)]
+        _walk(topo, graph, route.name, GATEWAY, client_side)
+        if in_entry and entries:
+            _walk(topo, graph, route.name, entries[0], in_entry)
     for wl in topo.workloads:
         for client in wl.clients:
             graph.edges.add((wl.name, client.store))
@@ -90,10 +96,12 @@ def _walk(
             if consumer is not None:
                 enter(consumer.name, step.steps)
         elif step.emit is not None:
-            hops = [ctx, *step.via, step.emit]
-            for a, b in zip(hops, hops[1:], strict=False):
-                if a != b:
-                    graph.edges.add((a, b))
+            via_stores = [v for v in step.via if topo.store(v) is not None]
+            hops = [ctx, *(v for v in step.via if topo.store(v) is None), step.emit]
+            if via_stores:
+                graph.edges.update((h, s) for h in hops for s in via_stores)
+            else:
+                graph.edges.update((a, b) for a, b in zip(hops, hops[1:], strict=False) if a != b)
         elif step.stream is not None and step.stream != ctx:
             graph.edges.add((ctx, step.stream))
         elif step.branch is not None:
