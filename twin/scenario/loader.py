@@ -154,13 +154,11 @@ def _names(scn: Scenario, doc: Document, topo: Topology) -> list[Problem]:
                                         f"{comp.key} has only {comp.obj.sentinel.sentinels} sentinels"))
     for i, a in enumerate(scn.timeline):
         for j, name in enumerate(a.isolate or []):
-            if name.startswith("redis/") or "/" in name and name.split("/")[0] not in (
-                    "node", "pool", "service", "worker", "store"):
-                if not _redis_member(topo, a.target, name):
-                    problems.append(doc.problem(
-                        ("timeline", i, "isolate", j),
-                        f"{name!r} is not a member of the Redis store (redis/master, "
-                        "redis/replica-N, redis/server-N, redis/sentinel-N)"))
+            if _redis_member(topo, a.target, name):
+                continue
+            if name.startswith("sentinel/"):
+                problems.append(doc.problem(("timeline", i, "isolate", j),
+                                            f"{name!r}: the Redis store has no such sentinel"))
                 continue
             try:
                 comp = resolve(topo, name)

@@ -218,3 +218,93 @@ def _summary(vals: np.ndarray, stat: str) -> float | None:
     if stat in ("p50", "p95", "p99"):
         return float(np.percentile(vals, int(stat[1:])))
     return float(vals.mean())
+
+
+# ---------------------------------------------------------- from a Result
+
+
+def observations(result: Any, scn: Any) -> list[Trace]:
+    """One Trace per replication, whatever the backend returned."""
+    if isinstance(result, list) and all(isinstance(r, Trace) for r in result):
+        return result
+    traces = getattr(result, "traces", None)
+    if callable(traces):
+        return list(traces())
+    from twin.scenario.sim_backend import traces_of
+
+    return traces_of(result, scn)
+
+
+def _detail(detail: Any) -> str:
+    if isinstance(detail, dict):
+        return " ".join(f"{k}={v}" for k, v in detail.items())
+    return "" if detail is None else str(detail)
+
+
+def timeline(obs: list[Trace], scn: Any) -> list[dict]:
+    """The first replication's events with the scenario's own actions, in time order."""
+    rows = [{"t": a.at, "source": a.target or "", "event": a.action,
+             "detail": f"id={a.id}" + (f" for={a.for_:g}s" if a.for_ else "") if a.id else "",
+             "fault": True} for a in scn.timeline]
+    rows += [{"t": a.end, "source": a.target or "", "event": f"{a.action} ends",
+              "detail": f"id={a.id}" if a.id else "", "fault": True}
+             for a in scn.timeline if a.end is not None and a.end < scn.duration]
+    if obs:
+        rows += [{"t": float(e["t"]), "source": str(e.get("source", "")), "event": str(e["event"]),
+                  "detail": _detail(e.get("detail"))} for e in obs[0].event_list]
+    rows.sort(key=lambda r: (r["t"], not r.get("fault", False)))
+    return rows
+
+
+def _mean(values: list[float]) -> float:
+    return float(sum(values) / len(values)) if values else 0.0
+
+
+def impact(obs: list[Trace], topo: Topology, scn: Any) -> dict:
+    """User impact, mean over replications: per route requests failed and for how
+    long; chat turns never completed; SSE events lost; acknowledged writes lost."""
+    if not obs:
+        return {}
+    routes: dict[str, dict] = {}
+    for r in topo.routes:
+        key = f"route/{r.name}"
+        if not all(f"{key}.requests" in o.counters for o in obs):
+            continue
+        req = [float(o.counters[f"{key}.requests"].sum()) for o in obs]
+        if not any(req):
+            continue
+        failed = [float(o.counters[f"{key}.failed"].sum()) if f"{key}.failed" in o.counters else 0.0
+                  for o in obs]
+        failing = [float((o.counters[f"{key}.failed"] > 0).sum() * o.interval)
+                   if f"{key}.failed" in o.counters else 0.0 for o in obs]
+        notes = []
+        for name, label in (("turns_incomplete", "turns never completed"),
+                            ("events_lost", "SSE events lost"),
+                            ("events_duplicated", "SSE events duplicated")):
+            vals = [float(o.counters[f"{key}.{name}"].sum()) for o in obs if f"{key}.{name}" in o.counters]
+            if vals and _mean(vals) > 0:
+                notes.append(f"{_mean(vals):.1f} {label}")
+        routes[r.name] = {"requests": _mean(req), "failed": _mean(failed),
+                          "failing_for": _mean(failing), "notes": ", ".join(notes)}
+    totals: dict[str, str] = {}
+    for s in topo.stores:
+        key = f"store/{s.name}"
+        for name, label, unit in (("writes_lost", f"acknowledged {s.name} writes lost", ""),
+                                  ("write_errors", f"{s.name} writes refused", ""),
+                                  ("write_failing", f"{s.name} writes failing for", "s")):
+            vals = []
+            for o in obs:
+                if f"{key}.{name}" in o.counters:
+                    vals.append(float(o.counters[f"{key}.{name}"].sum()))
+                elif f"{key}.{name}" in o.gauges:
+                    g = o.gauges[f"{key}.{name}"]
+                    vals.append(float(np.nansum(g) * o.interval))
+            if vals and (name == "writes_lost" or _mean(vals) > 0):
+                totals[label] = f"{_mean(vals):.1f}{unit}" if unit else f"{_mean(vals):.1f}"
+    for name, label in (("turns_incomplete", "chat turns never completed"),
+                        ("events_lost", "SSE events lost")):
+        vals = [sum(float(arr.sum()) for k, arr in o.counters.items() if k.endswith(f".{name}"))
+                for o in obs]
+        if any(k.endswith(f".{name}") for o in obs for k in o.counters):
+            totals[label] = f"{_mean(vals):.1f}"
+    return {"routes": routes, "totals": totals}

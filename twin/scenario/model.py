@@ -34,9 +34,8 @@ _ACTION_FIELDS: dict[str, tuple[set[str], set[str]]] = {
 }
 _OPTIONAL = {"target", "count", "for", "isolate", "replicas"}
 
-_TIME = re.compile(
-    r"^\s*(?:(?P<ref>[a-z][a-z0-9-]*)(?P<end>\.end)?)?\s*(?:(?P<sign>[+-])?\s*(?P<d>[0-9.]+\s*(?:ms|s|m|h)?))?\s*$"
-)
+_TIME = re.compile(r"^(?P<head>.*?)(?:\s*(?P<sign>[+-])\s*(?P<d>\d+(?:\.\d+)?\s*(?:ms|s|m|h)?))?$")
+_REF = re.compile(r"^(?P<ref>[a-z][a-z0-9-]*?)(?P<end>\.end)?$")
 _KEYWORDS = ("start", "warmup", "end")
 
 
@@ -47,17 +46,28 @@ def parse_time(expr: str | float | int) -> tuple[str | None, bool, float]:
         raise ValueError("expected a time such as 90s, kill, kill+10s or kill.end+30s")
     if isinstance(expr, int | float):
         return None, False, float(parse_duration(expr))
-    m = _TIME.match(expr)
-    if not m or (m["ref"] is None and m["d"] is None) or (m["ref"] and m["d"] and not m["sign"]):
-        raise ValueError(f"{expr!r} is not a time (use e.g. 90s, kill, kill+10s, kill.end+30s, end)")
-    if m["ref"] is None and m["sign"] == "-":
-        raise ValueError(f"{expr!r}: a time from the start cannot be negative")
+    bad = f"{expr!r} is not a time (use e.g. 90s, kill, kill+10s, kill.end+30s, end)"
+    m = _TIME.match(expr.strip())
+    head = m["head"].strip() if m else ""
+    if not m or not head:
+        try:
+            return None, False, parse_duration(expr)  # a plain duration from the start
+        except ValueError:
+            raise ValueError(bad) from None
+    ref = _REF.match(head)
+    if ref is None:
+        if m["sign"] is None and head[:1].isdigit() | head.startswith("."):
+            try:
+                return None, False, parse_duration(head)
+            except ValueError:
+                pass
+        raise ValueError(bad)
     offset = parse_duration(m["d"]) if m["d"] else 0.0
     if m["sign"] == "-":
         offset = -offset
-    if m["end"] and m["ref"] in _KEYWORDS:
-        raise ValueError(f"{expr!r}: `.end` applies to a fault id, not to {m['ref']!r}")
-    return m["ref"], bool(m["end"]), offset
+    if ref["end"] and ref["ref"] in _KEYWORDS:
+        raise ValueError(f"{expr!r}: `.end` applies to a fault id, not to {ref['ref']!r}")
+    return ref["ref"], bool(ref["end"]), offset
 
 
 class TimeExpr(str):
@@ -143,7 +153,8 @@ class Action(Strict):
     `pool/NAME` put those clients on the isolated side.
     """
 
-    id: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9-]*$")
+    id: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9-]*$",
+                           description="Lower case; not ending in -NUMBER (that reads as an offset).")
     at: Duration
     action: ActionName
     for_: Duration | None = Field(default=None, alias="for", gt=0)
@@ -151,6 +162,13 @@ class Action(Strict):
     count: int | None = Field(default=None, ge=1)
     isolate: list[str] | None = Field(default=None, min_length=1)
     replicas: int | None = Field(default=None, ge=0)
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, value: str | None) -> str | None:
+        if value is not None and re.search(r"-\d+(\.\d+)?(ms|s|m|h)?$", value):
+            raise ValueError(f"{value!r} ends like a time offset (kill-10s); pick another id")
+        return value
 
     @model_validator(mode="after")
     def _fields(self) -> Action:

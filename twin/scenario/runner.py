@@ -93,7 +93,7 @@ class Run:
     timeline: list[dict]                 # events of the first replication
     impact: dict                         # user impact, mean over replications
     wall: float = 0.0
-    extra: dict = field(default_factory=dict)
+    observations: list = field(default_factory=list)  # one Trace per replication
 
     @property
     def scenario(self) -> Scenario:
@@ -119,5 +119,5 @@ def execute(loaded: Loaded, backend: str = "sim", seed: int | None = None,
     observations = metrics.observations(result, scn)
     outcomes = judge(scn, observations)
     return Run(loaded, backend, seed, reps, result, outcomes,
-               metrics.timeline(result, scn), metrics.impact(observations, loaded.topology, scn),
-               wall)
+               metrics.timeline(observations, scn), metrics.impact(observations, loaded.topology, scn),
+               wall, observations)
