@@ -260,3 +260,70 @@ class HPAController:
         removed = -self._changed_within_period(self.scale_down_events)
         start = current - added + removed
         return int(start * (1.0 - 100.0 / 100.0))
+
+
+# ------------------------------------------------------------ the core's pods
+
+
+class CpuWindow:
+    """metrics-server for one Deployment of the core: each pod's CPU over the last window.
+
+    Reads the pods' `cpu_seconds` meter at every sync and reports the growth since
+    the previous sync as a share of the pod's request, as metrics-server's
+    rate over its window would.
+    """
+
+    def __init__(self, env: simpy.Environment, pods: Callable[[], Sequence]):
+        self.env = env
+        self.pods = pods
+        self.seen: dict[str, tuple[float, float]] = {}
+
+    def __call__(self) -> list[PodSample]:
+        now = self.env.now
+        out: list[PodSample] = []
+        seen: dict[str, tuple[float, float]] = {}
+        for pod in self.pods():
+            phase = pod.phase
+            if phase in ("Deleted", "Killed", "Evicted"):
+                continue
+            if phase == "Pending":
+                out.append(PodSample(pod.name, phase="Pending", ready=False))
+                continue
+            if phase == "Terminating":
+                out.append(PodSample(pod.name, phase="Terminating", ready=False))
+                continue
+            before = self.seen.get(pod.name)
+            seen[pod.name] = (now, pod.cpu_seconds)
+            utilisation = None
+            if before is not None and now > before[0] and pod.cpu > 0:
+                used = max(0.0, pod.cpu_seconds - before[1])  # meters reset after warm-up
+                utilisation = used / (now - before[0]) / pod.cpu * 100.0
+            ready = phase == "Ready" and pod.reachable
+            out.append(PodSample(pod.name, ready=ready, utilisation=utilisation,
+                                 ready_since=pod.ready_at if pod.ready_at is not None else now))
+        self.seen = seen
+        return out
+
+
+def attach(
+    env: simpy.Environment,
+    hpa: HPA,
+    deployment,  # twin.sim.cluster.Deployment  # noqa: ANN001 - no import of the core here
+    emit: Emit,
+    *,
+    queue_length: Callable[[], float] | None = None,
+    control_plane: ControlPlaneView | None = None,
+) -> HPAController:
+    """An HPA on one of the core's Deployments: its pods, its desired count, its scale()."""
+    if hpa.metric == "queue_length":
+        if queue_length is None:
+            raise ValueError(f"HPA of {deployment.name} scales on a queue: give queue_length")
+        read: Callable[[], Reading] = queue_length
+    else:
+        read = CpuWindow(env, lambda: deployment.pods)
+    return HPAController(
+        env, hpa, deployment.name, read,
+        lambda: deployment.desired,
+        lambda n: deployment.scale(n, "hpa"),
+        emit, control_plane=control_plane,
+    )

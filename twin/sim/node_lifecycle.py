@@ -111,6 +111,8 @@ class NodeLifecycleController:
             for name in cluster.nodes
         }
         self.monitor_phase = float(rng.uniform(0.0, NODE_MONITOR_PERIOD))
+        self.node_listeners: list[Callable[[str, bool], None]] = []
+        """fn(node, up) when a node is lost or back: stores whose servers live there."""
         self.retiring: set[str] = set()
         self.blocked: list[tuple[float, str, str]] = []
         """(time, pod, why): evictions a PodDisruptionBudget refused during drains."""
@@ -132,6 +134,8 @@ class NodeLifecycleController:
         self.emit(self.env.now, f"node/{name}", "NodeDown", reason)
         if node.spec.role == "control-plane":
             self.control_plane.down(f"{name} down")
+        for fn in self.node_listeners:
+            fn(name, False)
 
     def node_up(self, name: str) -> None:
         """The kubelet posts status again: taint off, StatefulSet pods there serve again."""
@@ -144,6 +148,8 @@ class NodeLifecycleController:
         if self.cluster.nodes[name].spec.role == "control-plane":
             self.control_plane.up(f"{name} back")
         self.cluster.node_up(name)
+        for fn in self.node_listeners:
+            fn(name, True)
 
     def last_status(self, name: str) -> float:
         """When the node's kubelet last posted status (every 10 s, at the node's own phase)."""

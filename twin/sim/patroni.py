@@ -165,6 +165,30 @@ class PostgresCluster:
     def available(self) -> bool:
         return self.primary is not None
 
+    # the store layer's Access protocol (twin.sim.stores.Store.use)
+    def reachable(self, client: str) -> bool:
+        return self.available
+
+    def writable(self, client: str) -> bool:
+        return self.available
+
+    def node_changed(self, servers_on_node: list[str], up: bool) -> None:
+        """A node with these server pods was lost (they stay down) or came back (restart)."""
+        for name in servers_on_node:
+            if any(m.name == name for m in self.members):
+                if up:
+                    self.restart(name)
+                else:
+                    self.fail(name)
+
+    def follow_nodes(self, controller, cluster) -> None:  # noqa: ANN001 - the core's types
+        """Hear a NodeLifecycleController's node losses for the server pods of this store."""
+
+        def changed(node: str, up: bool) -> None:
+            self.node_changed([p.name for p in cluster.nodes[node].pods], up)
+
+        controller.node_listeners.append(changed)
+
     def member(self, name: str) -> Member:
         return next(m for m in self.members if m.name == name)
 

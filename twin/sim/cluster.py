@@ -1,0 +1,363 @@
+"""Nodes and pods, and the one pod lifecycle every controller and fault uses.
+
+    Pending -> Starting -> Ready -> Terminating -> Deleted
+                  \\          \\-> Killed | Evicted (terminal, at once)
+
+A Deployment (one per version of a workload) keeps its desired number of live
+pods: when a pod ends for any reason it creates a replacement, which waits in
+Pending until the scheduler finds a node. Faults (kill, node down), the HPA
+(`Deployment.scale`) and the scheduler all go through these methods; watchers
+(mesh endpoints, queue consumers, stores) hear every readiness change.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import simpy
+
+from twin.graph.placement import Node as NodeSpec
+from twin.model.topology import Placement
+from twin.sim import scheduler
+from twin.sim.stats import Histogram, Level
+
+PENDING, STARTING, READY, TERMINATING = "Pending", "Starting", "Ready", "Terminating"
+DELETED, KILLED, EVICTED = "Deleted", "Killed", "Evicted"
+TERMINAL = frozenset({DELETED, KILLED, EVICTED})
+
+Emit = Callable[[float, str, str, str], None]
+
+
+class SimNode:
+    __slots__ = ("spec", "name", "order", "ready", "reachable", "cpu_requested", "memory_requested",
+                 "pods", "down_since")
+
+    def __init__(self, spec: NodeSpec, order: int):
+        self.spec = spec
+        self.name = spec.name
+        self.order = order
+        self.ready = True
+        self.reachable = True
+        self.cpu_requested = 0.0
+        self.memory_requested = 0.0
+        self.pods: list[Pod] = []
+        self.down_since: float | None = None
+
+
+class Pod:
+    """A pod: its place, phase, one queue in front of `concurrency` slots, and its meters."""
+
+    __slots__ = (
+        "name", "workload", "component", "kind", "owner", "labels", "placement", "cpu", "memory",
+        "node", "phase", "alive", "reachable", "concurrency", "busy", "waiting", "inside", "visits",
+        "sojourn", "wait", "cpu_seconds", "consecutive_5xx", "ejected", "ejections", "pools",
+        "unacked", "buffer", "running", "prefetch_limit", "errors", "created", "ready_at",
+        "incarnation", "cpu_share", "sample", "error_rate", "error_cause", "draw", "version",
+    )
+
+    def __init__(self, name: str, workload: str, kind: str, labels: dict[str, str],
+                 placement: Placement, cpu: float, memory: float, concurrency: int = 1,
+                 owner: Deployment | None = None, cpu_share: float = 0.0):
+        self.name = name
+        self.workload = workload
+        self.kind = kind  # service, worker, store, platform, daemonset
+        self.component = f"pod/{name}"
+        self.owner = owner
+        self.labels = labels
+        self.placement = placement
+        self.cpu = cpu
+        self.memory = memory
+        self.node: SimNode | None = None
+        self.phase = PENDING
+        self.alive = False  # serving: Ready or finishing in Terminating
+        self.reachable = True
+        self.concurrency = concurrency
+        self.cpu_share = cpu_share
+        self.busy = 0
+        self.waiting: deque[simpy.Event] = deque()
+        self.inside = Level()
+        self.visits = 0
+        self.sojourn = 0.0
+        self.wait = Histogram()
+        self.cpu_seconds = 0.0
+        self.errors = 0
+        self.consecutive_5xx = 0
+        self.ejected = False
+        self.ejections = 0
+        self.pools: dict[str, list] = {}
+        self.unacked = 0
+        self.buffer: deque = deque()
+        self.running = 0
+        self.prefetch_limit = 0
+        self.created = 0.0
+        self.ready_at: float | None = None
+        self.incarnation = 0
+        # what serving a request costs here: set by the engine from the workload (or version)
+        self.sample: Callable[[], float] = lambda: 0.0
+        self.error_rate = 0.0
+        self.error_cause = "5xx"
+        self.draw: Callable[[], float] = lambda: 1.0
+        self.version = labels.get("version", "")
+
+    def __repr__(self) -> str:
+        return f"<Pod {self.name} {self.phase} on {self.node.name if self.node else '-'}>"
+
+    def reset_meters(self, now: float) -> None:
+        self.inside.reset(now)
+        self.visits = 0
+        self.sojourn = 0.0
+        self.wait.reset()
+        self.cpu_seconds = 0.0
+        self.errors = 0
+
+
+class Deployment:
+    """A Deployment or StatefulSet (per version): keeps `desired` pods alive."""
+
+    def __init__(self, cluster: Cluster, name: str, workload: str, kind: str, controller: str,
+                 desired: int, make_pod: Callable[[str], Pod], startup: float = 0.0,
+                 termination_grace: float = 30.0):
+        self.cluster = cluster
+        self.name = name
+        self.workload = workload
+        self.kind = kind  # service, worker, store, platform, daemonset
+        self.controller = controller  # Deployment or StatefulSet
+        self.desired = desired
+        self.make_pod = make_pod
+        self.startup = startup
+        self.termination_grace = termination_grace
+        self.pods: list[Pod] = []
+        self.ordinal = 0
+
+    @property
+    def live(self) -> list[Pod]:
+        return [p for p in self.pods if p.phase not in TERMINAL and p.phase != TERMINATING]
+
+    @property
+    def ready(self) -> list[Pod]:
+        return [p for p in self.pods if p.phase == READY]
+
+    def scale(self, replicas: int, reason: str = "scaled") -> None:
+        """What the HPA (or a scenario) calls: new pods start, extra pods terminate gracefully."""
+        if replicas != self.desired:
+            self.cluster.emit(self.cluster.env.now, f"deployment/{self.name}", "ScalingReplicaSet",
+                              f"{self.desired} -> {replicas} ({reason})")
+        self.desired = replicas
+        self.reconcile()
+
+    def reconcile(self, startup: float | None = None) -> None:
+        live = self.live
+        for _ in range(self.desired - len(live)):
+            name = f"{self.name}-{self.ordinal}"
+            self.ordinal += 1
+            pod = self.make_pod(name)
+            pod.owner = self
+            pod.created = self.cluster.env.now
+            self.pods.append(pod)
+            self.cluster.add(pod, self.startup if startup is None else startup)
+        extra = len(live) - self.desired
+        if extra > 0:
+            for pod in sorted(live, key=lambda p: (p.phase == READY, -p.created))[:extra]:
+                self.cluster.delete(pod, "scaled down")
+
+
+class Cluster:
+    """Nodes, pods and the lifecycle transitions; watchers hear readiness changes."""
+
+    def __init__(self, env: simpy.Environment, nodes: list[NodeSpec], emit: Emit,
+                 grace_period: float = 50.0, toleration_seconds: float = 300.0):
+        self.env = env
+        self.emit = emit
+        self.nodes = {n.name: SimNode(n, i) for i, n in enumerate(nodes)}
+        self.node_list = list(self.nodes.values())
+        self.pods: list[Pod] = []
+        self.deployments: dict[str, Deployment] = {}
+        self.pending: list[Pod] = []
+        self.watchers: dict[str, list[Callable[[Pod, bool], None]]] = {}
+        self.grace_period = grace_period
+        self.toleration_seconds = toleration_seconds
+
+    # -------------------------------------------------------------- watchers
+
+    def watch(self, workload: str, fn: Callable[[Pod, bool], None]) -> None:
+        """fn(pod, ready) on every readiness change of the workload's pods."""
+        self.watchers.setdefault(workload, []).append(fn)
+
+    def _notify(self, pod: Pod, ready: bool) -> None:
+        for fn in self.watchers.get(pod.workload, ()):
+            fn(pod, ready)
+
+    # ------------------------------------------------------------- lifecycle
+
+    def add(self, pod: Pod, startup: float) -> None:
+        self.pods.append(pod)
+        if not self._schedule(pod):
+            self.pending.append(pod)
+            return
+        self._start(pod, startup)
+
+    def _schedule(self, pod: Pod) -> bool:
+        placed = [p for p in self.pods if p.node is not None and p.phase not in TERMINAL]
+        node, why = scheduler.place(pod, self.node_list, placed)
+        if node is None:
+            if pod.phase != PENDING or pod not in self.pending:
+                self.emit(self.env.now, pod.component, "FailedScheduling", why)
+            return False
+        pod.node = node
+        node.cpu_requested += pod.cpu
+        node.memory_requested += pod.memory
+        node.pods.append(pod)
+        if self.env.now > 0:  # the initial placement is in the pods table, not the timeline
+            self.emit(self.env.now, pod.component, "Scheduled", f"on {node.name}")
+        return True
+
+    def _start(self, pod: Pod, startup: float) -> None:
+        pod.phase = STARTING
+        if startup <= 0:
+            self._ready(pod)
+            return
+        incarnation = pod.incarnation
+        self.env.timeout(startup).callbacks.append(
+            lambda _ev: self._ready(pod) if pod.incarnation == incarnation
+            and pod.phase == STARTING else None)
+
+    def _ready(self, pod: Pod) -> None:
+        pod.phase = READY
+        pod.alive = True
+        pod.ready_at = self.env.now
+        if self.env.now > 0:
+            self.emit(self.env.now, pod.component, "Ready", f"on {pod.node.name}")
+        self._notify(pod, True)
+
+    def _release(self, pod: Pod) -> None:
+        node = pod.node
+        if node is not None and pod in node.pods:
+            node.pods.remove(pod)
+            node.cpu_requested -= pod.cpu
+            node.memory_requested -= pod.memory
+        self._retry_pending()
+
+    def _retry_pending(self) -> None:
+        for pod in list(self.pending):
+            if pod.phase == PENDING and self._schedule(pod):
+                self.pending.remove(pod)
+                self._start(pod, pod.owner.startup if pod.owner else 0.0)
+
+    def _end(self, pod: Pod, phase: str, reason: str) -> None:
+        was_ready = pod.phase == READY
+        pod.phase = phase
+        pod.alive = False
+        pod.incarnation += 1
+        if pod in self.pending:
+            self.pending.remove(pod)
+        self.emit(self.env.now, pod.component, phase, reason)
+        if was_ready:
+            self._notify(pod, False)
+        for ev in pod.waiting:  # queued requests are refused
+            ev.succeed(False)
+        pod.waiting.clear()
+        self._release(pod)
+        if pod.owner is not None:
+            pod.owner.reconcile()
+
+    def kill(self, pod: Pod, reason: str = "killed") -> None:
+        """SIGKILL: in-flight requests fail with a reset; the owner replaces the pod."""
+        if pod.phase not in TERMINAL:
+            self._end(pod, KILLED, reason)
+
+    def evict(self, pod: Pod, reason: str = "evicted") -> None:
+        if pod.phase not in TERMINAL:
+            self._end(pod, EVICTED, reason)
+
+    def delete(self, pod: Pod, reason: str = "deleted") -> None:
+        """Graceful: out of the endpoints at once, in-flight work finishes within the grace."""
+        if pod.phase in TERMINAL or pod.phase == TERMINATING:
+            return
+        was_ready = pod.phase == READY
+        pod.phase = TERMINATING
+        self.emit(self.env.now, pod.component, TERMINATING, reason)
+        if was_ready:
+            self._notify(pod, False)
+        grace = pod.owner.termination_grace if pod.owner else 30.0
+        self.env.process(self._terminate(pod, grace))
+
+    def _terminate(self, pod: Pod, grace: float):
+        step = 0.1
+        waited = 0.0
+        while (pod.busy or pod.running) and waited < grace:
+            yield self.env.timeout(step)
+            waited += step
+        if pod.phase == TERMINATING:
+            pod.alive = False
+            self._end(pod, DELETED, "terminated" if waited < grace else "grace period over")
+
+    # ----------------------------------------------------------------- nodes
+
+    def node_down(self, name: str, reason: str = "node down") -> None:
+        """The node vanishes: its pods stop answering at once; Kubernetes notices after the
+        grace period (pods NotReady, out of endpoints) and evicts Deployment pods after
+        the toleration seconds; StatefulSet pods stay until the node returns."""
+        node = self.nodes[name]
+        if not node.ready and not node.reachable:
+            return
+        node.reachable = False
+        node.down_since = self.env.now
+        self.emit(self.env.now, f"node/{name}", "NodeDown", reason)
+        for pod in list(node.pods):
+            pod.reachable = False
+        since = node.down_since
+        self.env.timeout(self.grace_period).callbacks.append(lambda _e: self._not_ready(node, since))
+
+    def _not_ready(self, node: SimNode, since: float) -> None:
+        if node.reachable or node.down_since != since:
+            return
+        node.ready = False
+        self.emit(self.env.now, f"node/{node.name}", "NodeNotReady",
+                  f"no status for {self.grace_period:g}s")
+        for pod in list(node.pods):
+            if pod.phase == READY:
+                pod.phase = STARTING  # NotReady: out of the endpoints, still bound to the node
+                pod.alive = False
+                self._notify(pod, False)
+        self.env.timeout(self.toleration_seconds).callbacks.append(
+            lambda _e: self._evict_node(node, since))
+
+    def _evict_node(self, node: SimNode, since: float) -> None:
+        if node.reachable or node.down_since != since:
+            return
+        for pod in list(node.pods):
+            if pod.owner is not None and pod.owner.controller == "StatefulSet":
+                continue
+            if pod.kind == "daemonset":
+                continue
+            self.evict(pod, f"node {node.name} unreachable for {self.toleration_seconds:g}s")
+
+    def node_up(self, name: str) -> None:
+        node = self.nodes[name]
+        if node.reachable:
+            return
+        node.reachable = True
+        node.ready = True
+        node.down_since = None
+        self.emit(self.env.now, f"node/{name}", "NodeReady", "back")
+        for pod in list(node.pods):
+            pod.reachable = True
+            if pod.phase == STARTING:
+                self._ready(pod)
+        self._retry_pending()
+
+    # --------------------------------------------------------------- lookups
+
+    def pods_of(self, workload: str) -> list[Pod]:
+        return [p for p in self.pods if p.workload == workload]
+
+    def pod(self, name: str) -> Pod | None:
+        return next((p for p in self.pods if p.name == name), None)
+
+    def live_pods(self) -> list[Pod]:
+        return [p for p in self.pods if p.phase not in TERMINAL]
+
+    def describe(self) -> dict[str, Any]:
+        return {p.name: (p.phase, p.node.name if p.node else None) for p in self.pods}

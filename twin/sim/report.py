@@ -1,0 +1,152 @@
+"""From a finished simulation's meters to the Result shape (twin.result)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from twin.result.model import (
+    Event,
+    ExternalMetrics,
+    NodeMetrics,
+    PodMetrics,
+    QueueMetrics,
+    ReplicationResult,
+    RouteMetrics,
+    Series,
+    StoreMetrics,
+    Summary,
+    WorkloadMetrics,
+)
+from twin.sim.cluster import PENDING, READY, TERMINAL
+from twin.sim.stats import Histogram
+
+if TYPE_CHECKING:
+    from twin.sim.engine import Simulation
+
+
+def summary(h: Histogram) -> Summary:
+    return Summary(count=h.count, mean=h.mean, p50=h.quantile(0.5), p95=h.quantile(0.95),
+                   p99=h.quantile(0.99), max=h.max)
+
+
+def replication_result(sim: Simulation) -> ReplicationResult:
+    now = sim.env.now
+    span = max(now - sim.warmup, 1e-9)
+    routes = {}
+    for name, rt in sim.routes.items():
+        completed = rt.latency.count
+        failed = sum(rt.errors.values())
+        e2e = None
+        if rt.asynchronous:
+            e2e = summary(rt.e2e)
+        routes[name] = RouteMetrics(
+            arrivals=rt.arrivals, completed=completed, ok=rt.ok, errors=dict(sorted(rt.errors.items())),
+            error_rate=failed / completed if completed else 0.0, throughput=completed / span,
+            latency=summary(rt.latency), in_flight=rt.inflight.mean(now), degraded=rt.degraded,
+            end_to_end=e2e, end_to_end_ok=rt.e2e_ok,
+            end_to_end_errors=dict(sorted(rt.e2e_errors.items())),
+            end_to_end_open=max(0, rt.arrivals - rt.e2e.count) if rt.asynchronous else 0,
+        )
+    pods = {}
+    for pod in sim.cluster.pods:
+        cap = pod.concurrency if pod.kind in ("service", "worker") else 0
+        pods[pod.name] = _pod_metrics(pod, now, span, cap, pod.cpu_seconds / span)
+    workloads = {}
+    for w in sim.topology.workloads:
+        ps = [p for p in sim.cluster.pods if p.workload == w.name]
+        ready = [p for p in ps if p.phase == READY]
+        visits = sum(p.visits for p in ps)
+        cpu = sum(p.cpu_seconds for p in ps) / span
+        req = sum(p.cpu for p in ready) or 1e-9
+        workloads[w.name] = WorkloadMetrics(
+            kind="worker" if w in sim.topology.workers else "service",
+            pods_ready=len(ready), pods_pending=sum(p.phase == PENDING for p in ps), visits=visits,
+            throughput=visits / span, errors=sum(p.errors for p in ps),
+            mean_sojourn=sum(p.sojourn for p in ps) / visits if visits else 0.0,
+            mean_wait=sum(p.wait.total for p in ps) / max(1, sum(p.wait.count for p in ps)),
+            utilisation=sum(pods[p.name].utilisation for p in ready) / len(ready) if ready else 0.0,
+            cpu_cores=cpu, cpu_utilisation=cpu / req,
+        )
+    nodes = {}
+    for node in sim.cluster.node_list:
+        used = sum(p.cpu_seconds for p in sim.cluster.pods if p.node is node) / span
+        nodes[node.name] = NodeMetrics(
+            pool=node.spec.pool, ready=node.ready and node.reachable,
+            pods=sum(p.phase not in TERMINAL for p in node.pods),
+            cpu_allocatable=node.spec.cpu, cpu_requested=node.cpu_requested,
+            memory_allocatable=node.spec.memory, memory_requested=node.memory_requested,
+            cpu_used=used, cpu_utilisation=used / node.spec.cpu if node.spec.cpu else 0.0)
+    queues = {name: QueueMetrics(
+        published=q.published, delivered=q.delivered, dropped=q.dropped, rejected=q.rejected,
+        lost=q.lost, requeued=q.requeued, mean_depth=q.depth.mean(now), max_depth=q.depth.peak,
+        final_depth=len(q.ready), mean_wait=q.wait.mean, wait_p95=q.wait.quantile(0.95))
+        for name, q in sim.queues.items()}
+    stores = {name: StoreMetrics(
+        kind=s.model.kind, up=s.reachable("report"), ops=s.ops, errors=dict(sorted(s.errors.items())),
+        in_system=s.inside.mean(now), mean_sojourn=s.sojourn / s.ops if s.ops else 0.0,
+        mean_wait=s.wait.mean, utilisation=min(s.inside.mean(now), s.concurrency) / s.concurrency,
+        connections=s.connections, max_connections=s.max_connections)
+        for name, s in sim.stores.items()}
+    externals = {name: ExternalMetrics(calls=e.calls, errors=dict(sorted(e.errors.items())),
+                                       latency=summary(e.latency))
+                 for name, e in sim.externals.items()}
+    events = [Event(time=t, source=s, event=e, detail=d) for t, s, e, d in sim.events]
+    return ReplicationResult(
+        replication=sim.replication, seed=sim.seed, duration=sim.duration, warmup=sim.warmup,
+        events=events, events_dropped=sim.events_dropped, routes=routes, workloads=workloads,
+        pods=pods, nodes=nodes, queues=queues, stores=stores, externals=externals,
+        streams_open=sim.flows.streams_open.mean(now),
+        pending_pods=[p.name for p in sim.cluster.pods if p.phase == PENDING],
+        series=Series(interval=sim.interval, t=sim.series["t"],
+                      values={k: v for k, v in sim.series.items() if k != "t"}),
+    )
+
+
+def _pod_metrics(pod, now: float, span: float, cap: int, cpu_cores: float) -> PodMetrics:
+    visits = pod.visits
+    inside = pod.inside.mean(now)
+    # busy slots = L - Lq, with Lq = (total wait) / span by Little's law on the queue
+    busy = max(0.0, inside - pod.wait.total / span)
+    return PodMetrics(
+        workload=pod.workload, kind=pod.kind,
+        version=pod.version if pod.kind in ("service", "worker") else "",
+        node=pod.node.name if pod.node else None, phase=pod.phase, visits=visits,
+        throughput=visits / span, in_system=inside,
+        mean_sojourn=pod.sojourn / visits if visits else 0.0,
+        mean_wait=pod.wait.mean,
+        p_wait=(pod.wait.count - pod.wait.zeros) / pod.wait.count if pod.wait.count else 0.0,
+        wait_p95=pod.wait.quantile(0.95),
+        utilisation=min(1.0, busy / cap) if cap else 0.0,
+        cpu_cores=cpu_cores, cpu_request=pod.cpu,
+        cpu_utilisation=cpu_cores / pod.cpu if pod.cpu else 0.0, errors=pod.errors)
+
+
+def sample_series(sim: Simulation) -> None:
+    """Append one point per metric: per-interval throughput, errors and latency quantiles."""
+    s = sim.series
+    now = sim.env.now
+    iv = sim.interval
+
+    def put(key: str, value: float) -> None:
+        lst = s.get(key)
+        if lst is None:
+            lst = s[key] = [0.0] * (len(s["t"]) - 1)
+        lst.append(value)
+
+    s["t"].append(now)
+    for name, rt in sim.routes.items():
+        h = rt.interval
+        put(f"route/{name}/throughput", h.count / iv)
+        put(f"route/{name}/errors", rt.iv_errors / iv)
+        put(f"route/{name}/p50", h.quantile(0.5))
+        put(f"route/{name}/p95", h.quantile(0.95))
+        put(f"route/{name}/in_flight", float(rt.inflight.n))
+        h.reset()
+        rt.iv_errors = 0
+    for name, q in sim.queues.items():
+        put(f"queue/{name}/depth", float(len(q.ready)))
+    for w in sim.topology.workloads:
+        ready = [p for p in sim.cluster.pods if p.workload == w.name and p.phase == READY]
+        put(f"workload/{w.name}/ready", float(len(ready)))
+        put(f"workload/{w.name}/busy", float(sum(p.busy for p in ready)))
+    put("streams/open", float(sim.flows.streams_open.n))

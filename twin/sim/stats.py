@@ -1,0 +1,118 @@
+"""Bounded-memory metric primitives: log-bucket histograms and time-averaged levels.
+
+A run of any length keeps a few thousand numbers per metric, never a list per
+request. Histogram buckets are 1 % wide (relative), so quantiles are within
+1 % of the exact order statistics; count, sum and max are exact.
+"""
+
+from __future__ import annotations
+
+import math
+
+_K = 1.0 / math.log1p(0.01)  # bucket index = floor(ln(x) / ln(1.01))
+_log = math.log
+
+
+class Histogram:
+    """Durations (seconds) in relative-width buckets; zeros counted apart."""
+
+    __slots__ = ("buckets", "count", "total", "max", "zeros", "total_sq")
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.buckets: dict[int, int] = {}
+        self.count = 0
+        self.zeros = 0
+        self.total = 0.0
+        self.total_sq = 0.0
+        self.max = 0.0
+
+    def add(self, x: float) -> None:
+        self.count += 1
+        if x <= 1e-12:
+            self.zeros += 1
+            return
+        self.total += x
+        self.total_sq += x * x
+        if x > self.max:
+            self.max = x
+        i = int(_log(x) * _K)
+        b = self.buckets
+        b[i] = b.get(i, 0) + 1
+
+    @property
+    def mean(self) -> float:
+        return self.total / self.count if self.count else 0.0
+
+    def quantile(self, q: float) -> float:
+        """The q-quantile (0..1), at the geometric middle of its bucket."""
+        if not self.count:
+            return 0.0
+        rank = q * self.count
+        seen = self.zeros
+        if seen >= rank:
+            return 0.0
+        for i in sorted(self.buckets):
+            seen += self.buckets[i]
+            if seen >= rank:
+                return min(math.exp((i + 0.5) / _K), self.max)
+        return self.max
+
+    def fraction_above(self, t: float) -> float:
+        """P(X > t), with t inside a bucket counted by linear share."""
+        if not self.count:
+            return 0.0
+        if t <= 0:
+            return (self.count - self.zeros) / self.count
+        j = _log(t) * _K
+        above = 0.0
+        for i, n in self.buckets.items():
+            if i >= j:
+                above += n
+            elif i + 1 > j:
+                above += n * (i + 1 - j)
+        return above / self.count
+
+    def merge(self, other: Histogram) -> None:
+        for i, n in other.buckets.items():
+            self.buckets[i] = self.buckets.get(i, 0) + n
+        self.count += other.count
+        self.zeros += other.zeros
+        self.total += other.total
+        self.total_sq += other.total_sq
+        self.max = max(self.max, other.max)
+
+
+class Level:
+    """A count that goes up and down (requests in a pod, messages in a queue),
+    with its time average and maximum since the last reset."""
+
+    __slots__ = ("n", "area", "last", "since", "peak")
+
+    def __init__(self, now: float = 0.0) -> None:
+        self.n = 0
+        self.area = 0.0
+        self.last = now
+        self.since = now
+        self.peak = 0
+
+    def move(self, now: float, delta: int) -> None:
+        self.area += self.n * (now - self.last)
+        self.last = now
+        self.n += delta
+        if self.n > self.peak:
+            self.peak = self.n
+
+    def reset(self, now: float) -> None:
+        self.area = 0.0
+        self.last = now
+        self.since = now
+        self.peak = self.n
+
+    def mean(self, now: float) -> float:
+        span = now - self.since
+        if span <= 0:
+            return float(self.n)
+        return (self.area + self.n * (now - self.last)) / span
