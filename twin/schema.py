@@ -20,10 +20,28 @@ SCHEMA_DIR = Path(__file__).parent / "schemas"
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 
+KIND_MODULES = ("twin.scenario", "twin.sweep", "twin.capacity.sweep")
+"""Packages that register file kinds on import (twin.validate.register_kind)."""
+
+
+def load_kinds() -> None:
+    """Import every package that registers a file kind, so that all kinds are known."""
+    import importlib
+    import importlib.util
+
+    for name in KIND_MODULES:
+        try:
+            if importlib.util.find_spec(name) is not None:
+                importlib.import_module(name)
+        except ImportError:
+            continue
+
+
 def kinds() -> dict[str, type]:
     """Registered file kinds by their schema name (`topology`, `scenario`, `sweep`)."""
     from twin.validate import KINDS
 
+    load_kinds()
     return {kind.lower(): model for kind, (model, _) in KINDS.items()}
 
 

@@ -76,8 +76,11 @@ def build_all(doc: Document, model: type[BaseModel]) -> tuple[Any | None, list[P
         try:
             return model.model_validate(data), problems
         except ValidationError as e:
+            # a missing field we pruned, or a parent that broke because we pruned inside it
+            # (an emptied list), is a consequence, not a problem of the file
             errors = [err for err in e.errors()
-                      if not (err["type"] == "missing" and tuple(err["loc"]) in pruned)]
+                      if not (err["type"] == "missing" and tuple(err["loc"]) in pruned)
+                      and not any(p[:len(err["loc"])] == tuple(err["loc"]) for p in pruned)]
             problems += [doc.problem(tuple(err["loc"]), _message(err)) for err in errors]
             pruned |= {tuple(err["loc"]) for err in e.errors()}
             paths = {(_real_path(data, tuple(err["loc"])), err["type"] == "missing")
@@ -114,6 +117,15 @@ def topology_problems(topo: Topology, doc: Document) -> list[Problem]:
 
 register_kind("Topology", Topology, topology_problems)
 
+_NO_NODE = "can run on no node"
+
+
+def _consequences_dropped(found: list[Problem], earlier: list[Problem]) -> list[Problem]:
+    """Placement findings mean nothing when a node pool was itself broken (and pruned)."""
+    if any(p.field == "pools" or p.field.startswith("pools.") for p in earlier):
+        return [p for p in found if _NO_NODE not in p.message]
+    return found
+
 
 def parse_sets(sets: Iterable[str]) -> list[tuple[str, Any, Pos]]:
     return [parse_set(s) for s in sets]
@@ -126,7 +138,7 @@ def load(path: str | Path, kinds: tuple[str, ...] | None = None, sets: Iterable[
     model, checks = KINDS[doc.kind]
     obj, problems = build_all(doc, model)
     if obj is not None and checks is not None:
-        problems += checks(obj, doc)
+        problems += _consequences_dropped(checks(obj, doc), problems)
     if problems:
         raise ModelError(problems)
     return obj
@@ -138,7 +150,7 @@ def load_topology(path: str | Path, sets: Iterable[str] = (),
     doc = document(path, ("Topology",), [*parse_sets(sets), *overrides])
     topo, problems = build_all(doc, Topology)
     if topo is not None:
-        problems += topology_problems(topo, doc)
+        problems += _consequences_dropped(topology_problems(topo, doc), problems)
     if problems:
         raise ModelError(problems)
     return topo

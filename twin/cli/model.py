@@ -85,8 +85,10 @@ def register(app: typer.Typer) -> None:
 def validate(files: Annotated[list[Path], typer.Argument(help="Topology, scenario or sweep files.")]
              ) -> None:
     """Check files of any kind; print every problem as FILE:LINE:COL: field: message."""
+    from twin.schema import load_kinds
     from twin.validate import load
 
+    load_kinds()
     problems: list[Problem] = []
     for f in files:
         try:
