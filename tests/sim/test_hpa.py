@@ -198,3 +198,43 @@ def test_stops_while_the_control_plane_is_down():
     cp.available = True
     env.run(until=700)
     assert w.replicas() == 12
+
+
+def test_on_the_core_pods_settles_and_leaves_pending_pods():
+    """The HPA on a core Deployment: CPU from the pods' meters, Pending pods past the pool."""
+    from twin.graph.placement import Node
+    from twin.model.topology import Placement
+    from twin.sim.cluster import Cluster, Deployment, Pod
+    from twin.sim.hpa import attach
+
+    env = simpy.Environment()
+    events: list = []
+    nodes = [Node("w1", "app", "worker", {"kubernetes.io/hostname": "w1"}, (), 2.0, 2**34)]
+    cluster = Cluster(env, nodes, lambda *e: events.append(e))
+
+    def make(name: str) -> Pod:
+        return Pod(name, "chat-api", "service", {}, Placement(), REQUEST, 2**28)
+
+    dep = Deployment(cluster, "chat-api", "chat-api", "service", "Deployment", 1, make, startup=5)
+    cluster.deployments = {"chat-api": dep}
+    dep.reconcile(startup=0.0)
+    demand = [1.5]  # cores, spread over ready pods
+
+    def burn():
+        while True:
+            ready = dep.ready
+            for p in ready:
+                p.cpu_seconds += demand[0] / len(ready) * 1.0
+            yield env.timeout(1.0)
+
+    env.process(burn())
+    hpa = HPA(min=1, max=10, target=50)
+    attach(env, hpa, dep, lambda *e: events.append(e))
+    env.run(until=400)
+    # 1.5 cores at 50 % of 0.5 wants 6 pods; the node holds 4 (2 cores / 0.5)
+    assert dep.desired == 6
+    assert len(dep.ready) == 4
+    assert sum(1 for p in dep.pods if p.phase == "Pending") == 2
+    demand[0] = 0.75  # wants 3; the Pending pods go first, after the 300 s window
+    env.run(until=1200)
+    assert dep.desired == 3 and len(dep.ready) == 3

@@ -124,3 +124,23 @@ def test_lazy_pools_fill_up_to_the_limit():
     assert results.count("ok") == 97
     assert results.count("refused") == 120 - 97
     assert limit.refused_by["pod-11"] == 10
+
+
+def test_node_loss_through_the_node_lifecycle_controller():
+    """Dev (single) on the storage node: down until the node is back; prod (HA) fails over."""
+    from test_node_lifecycle import world  # pytest puts this folder on sys.path
+
+    for mode, replicas in (("single", 1), ("ha", 2)):
+        env, cluster, ctl, _ = world()
+        store = Postgres(name="postgres", kind="postgres", namespace="postgres", mode=mode,
+                         replicas=replicas)
+        pg = PostgresCluster(env, store, lambda *e: None, Streams(1)("store/postgres"))
+        pg.follow_nodes(ctl, cluster)
+        env.run(until=100)
+        ctl.node_down("k8s-storage")  # holds postgres-0, the primary
+        env.run(until=1000)
+        assert pg.available is (mode == "ha")
+        assert pg.reachable("pod/chat-api-0") is pg.available
+        ctl.node_up("k8s-storage")
+        env.run(until=1100)
+        assert pg.available
