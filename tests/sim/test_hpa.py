@@ -238,3 +238,17 @@ def test_on_the_core_pods_settles_and_leaves_pending_pods():
     demand[0] = 0.75  # wants 3; the Pending pods go first, after the 300 s window
     env.run(until=1200)
     assert dep.desired == 3 and len(dep.ready) == 3
+
+
+def test_install_on_the_prod_topology():
+    from twin.sim.engine import Simulation
+    from twin.sim.hpa import install
+    from twin.validate import load_topology
+
+    topo = load_topology("topologies/eco2-prod.yaml")
+    sim = Simulation(topo, loads={"chat": 2}, duration=120, seed=1)
+    hpas = install(sim)
+    with_hpa = {w.name for w in topo.workloads if w.hpa is not None}
+    assert {sim.cluster.deployments[c.name].workload for c in hpas} == with_hpa
+    sim.run()
+    assert all(c.history for c in hpas)

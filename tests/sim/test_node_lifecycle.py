@@ -221,3 +221,18 @@ def test_rolling_update_without_pre_stop_refuses_requests_and_with_it_none():
     refused_with, _ = _exposure(5.0)
     assert refused_without > 0
     assert refused_with == 0
+
+
+def test_install_on_the_dev_topology_storage_node_loss():
+    from twin.sim.engine import Simulation
+    from twin.sim.node_lifecycle import install
+    from twin.validate import load_topology
+
+    sim = Simulation(load_topology("topologies/eco2-dev.yaml"), loads={"chat": 1}, duration=600,
+                     seed=1)
+    ctl = install(sim)
+    sim.schedule(60, lambda s: ctl.node_down("k8s-storage"))
+    sim.run()
+    on_storage = [p for p in sim.cluster.pods if p.node is not None and p.node.name == "k8s-storage"]
+    assert on_storage and all(p.phase != "Ready" for p in on_storage)
+    assert any(e[2] == "NodeNotReady" and e[1] == "node/k8s-storage" for e in sim.events)

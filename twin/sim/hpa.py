@@ -327,3 +327,24 @@ def attach(
         lambda n: deployment.scale(n, "hpa"),
         emit, control_plane=control_plane,
     )
+
+
+def install(sim, control_plane: ControlPlaneView | None = None) -> list[HPAController]:  # noqa: ANN001
+    """An HPA on every Deployment of every workload whose model has one (a twin.sim Simulation).
+
+    queue_length reads the messages ready in the worker's queue; CPU reads the pods'
+    meters. Versions of a workload are separate Deployments, each with its own HPA.
+    """
+    controllers = []
+    for workload in sim.topology.workloads:
+        hpa = workload.hpa
+        if hpa is None:
+            continue
+        queue = sim.queues.get(hpa.queue) if hpa.queue else None
+        for dep in sim.cluster.deployments.values():
+            if dep.workload != workload.name:
+                continue
+            length = (lambda q=queue: float(len(q.ready))) if queue is not None else None
+            controllers.append(attach(sim.env, hpa, dep, sim.emit, queue_length=length,
+                                      control_plane=control_plane))
+    return controllers

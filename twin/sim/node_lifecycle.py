@@ -349,3 +349,9 @@ def mark_not_ready(cluster: Cluster, pod: Pod) -> None:
         pod.phase = "Starting"
         pod.alive = False
         cluster._notify(pod, False)
+
+
+def install(sim) -> NodeLifecycleController:  # noqa: ANN001 - a twin.sim Simulation
+    """The controller for a Simulation: call its node_down / node_up instead of the cluster's."""
+    return NodeLifecycleController(sim.env, sim.cluster, sim.topology.cluster, sim.emit,
+                                   sim.streams("controller/node-lifecycle"))
