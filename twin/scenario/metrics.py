@@ -237,8 +237,10 @@ def observations(result: Any, scn: Any) -> list[Trace]:
 
 def _detail(detail: Any) -> str:
     if isinstance(detail, dict):
-        return " ".join(f"{k}={v}" for k, v in detail.items())
-    return "" if detail is None else str(detail)
+        detail = " ".join(f"{k}={v}" for k, v in detail.items())
+    text = "" if detail is None else str(detail)
+    # Sentinel's own words, without what every line repeats
+    return " ".join(w for w in text.split() if not w.startswith(("master=", "type=")))
 
 
 def timeline(obs: list[Trace], scn: Any) -> list[dict]:
@@ -253,7 +255,25 @@ def timeline(obs: list[Trace], scn: Any) -> list[dict]:
         rows += [{"t": float(e["t"]), "source": str(e.get("source", "")), "event": str(e["event"]),
                   "detail": _detail(e.get("detail"))} for e in obs[0].event_list]
     rows.sort(key=lambda r: (r["t"], not r.get("fault", False)))
-    return rows
+    return _merge(rows)
+
+
+def _merge(rows: list[dict], within: float = 2.0) -> list[dict]:
+    """The same event about the same thing from several sentinels, within a couple of
+    seconds, as one row naming them all (`sentinel/1,0,2`)."""
+    out: list[dict] = []
+    open_: dict[tuple, dict] = {}
+    for r in rows:
+        kind, _, ident = r["source"].partition("/")
+        key = (kind, r["event"], r["detail"])
+        g = open_.get(key)
+        if g is not None and ident and r["t"] - g["t"] <= within and not r.get("fault"):
+            g["source"] += f",{ident}"
+            continue
+        out.append(dict(r))
+        if ident and not r.get("fault"):
+            open_[key] = out[-1]
+    return out
 
 
 def _mean(values: list[float]) -> float:

@@ -131,7 +131,7 @@ def print_run(run: Run, console: Any) -> None:
         t.add_column("t", justify="right")
         t.add_column("source")
         t.add_column("event")
-        t.add_column("detail", overflow="fold")
+        t.add_column("detail", overflow="ellipsis", no_wrap=True, max_width=60)
         shown = run.timeline if len(run.timeline) <= MAX_TIMELINE else _thin(run.timeline)
         for e in shown:
             if e.get("elided"):

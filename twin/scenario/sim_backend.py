@@ -1,0 +1,328 @@
+"""The `sim` backend: a scenario on the embedded simulator, replication by replication.
+
+Each replication is a `twin.sim.engine.Simulation` with Redis answered by its
+servers and sentinels (twin.sim.redis_clients), the scenario's timeline
+scheduled as faults, and a recorder that keeps, per time bucket, what checks
+need: requests, failures and a latency histogram per route, Redis write
+errors, ready pods, queue depths. The Result holds the simulator's own
+per-replication metrics; the traces feed the checks.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from twin.model.topology import Topology
+from twin.scenario.metrics import Trace
+from twin.scenario.model import Action, Scenario
+
+
+@dataclass
+class SimRun:
+    """What the sim backend returns: the Result and one Trace per replication."""
+
+    result: Any
+    trace_list: list[Trace] = field(default_factory=list)
+
+    def traces(self) -> list[Trace]:
+        return self.trace_list
+
+    def to_json(self) -> dict:
+        data = self.result.model_dump(mode="json")
+        for run in data.get("runs", []):
+            run.pop("series", None)
+            run.pop("pods", None)
+            run.pop("events", None)  # the report's timeline carries them
+        return data
+
+
+def traces_of(result: Any, scn: Scenario) -> list[Trace]:
+    if isinstance(result, SimRun):
+        return result.traces()
+    raise TypeError(f"cannot read checks' metrics from a {type(result).__name__}")
+
+
+def bucket_for(scn: Scenario) -> float:
+    """Fine enough for second-scale failover timings, coarse enough for long runs."""
+    return max(1.0, math.ceil(scn.duration / 900))
+
+
+def loads_for(scn: Scenario, topo: Topology):
+    from twin.sim import load
+
+    out = load.Loads()
+    for r in topo.routes:
+        if scn.load.only and r.name not in scn.load.rates:
+            continue
+        rate = scn.load.rates.get(r.name, r.rate) * scn.load.scale
+        if scn.load.profile:
+            out.open[r.name] = _Profiled(r.name, rate, "scenario", points=tuple(
+                (p.at, p.factor) for p in scn.load.profile))
+        else:
+            out.open[r.name] = load.Load(r.name, rate)
+    return out
+
+
+def _profiled_class():
+    from twin.sim.load import Load
+
+    @dataclass(frozen=True)
+    class Profiled(Load):
+        """The scenario's piecewise-linear rate factor, drawn by thinning."""
+
+        points: tuple = ()
+
+        def rate_at(self, t: float) -> float:
+            pts = self.points
+            if t <= pts[0][0]:
+                return self.rate * pts[0][1]
+            for (a, fa), (b, fb) in zip(pts, pts[1:], strict=False):
+                if t <= b:
+                    return self.rate * (fb if b == a else fa + (fb - fa) * (t - a) / (b - a))
+            return self.rate * pts[-1][1]
+
+        @property
+        def peak(self) -> float:
+            return self.rate * max(f for _, f in self.points)
+
+    return Profiled
+
+
+def _Profiled(*args, **kw):  # noqa: N802 - a class made on first use (twin.sim imported lazily)
+    return _profiled_class()(*args, **kw)
+
+
+class SimBackend:
+    name = "sim"
+
+    def run(self, scenario: Scenario, topology: Topology, seed: int, replications: int,
+            progress) -> SimRun:
+        from twin.result.model import Result
+
+        runs, traces = [], []
+        for rep in range(replications):
+            def step(f: float, rep: int = rep) -> None:
+                progress((rep + f) / replications, f"replication {rep + 1}/{replications}")
+            rr, trace = run_replication(scenario, topology, seed, rep, step)
+            runs.append(rr)
+            traces.append(trace)
+        result = Result(topology=str(scenario.topology), scenario=scenario.name, seed=seed,
+                        replications=replications, duration=scenario.duration,
+                        warmup=scenario.warmup, interval=bucket_for(scenario), runs=runs)
+        return SimRun(result, traces)
+
+
+def backend() -> SimBackend:
+    return SimBackend()
+
+
+# ------------------------------------------------------------- replication
+
+
+def run_replication(scn: Scenario, topo: Topology, seed: int, rep: int, progress) -> tuple[Any, Trace]:
+    from twin.sim.engine import Simulation
+    from twin.sim.redis_clients import attach
+
+    iv = bucket_for(scn)
+    sim = Simulation(topo, loads_for(scn, topo), duration=scn.duration, seed=seed, replication=rep,
+                     warmup=scn.warmup, interval=max(iv, scn.duration / 120))
+    redis = attach(sim)
+    for action in scn.timeline:
+        sim.schedule(action.at, lambda s, a=action: _act(s, redis, a, topo))
+    rec = Recorder(sim, redis, iv, scn.duration)
+    sim.env.process(rec.run())
+    rr = sim.run(progress=progress, steps=20)
+    rec.finish()
+    return rr, rec.trace()
+
+
+def _redis_target(redis: dict, topo: Topology, target: str | None):
+    if target is not None:
+        from twin.graph.naming import resolve
+
+        return redis[resolve(topo, target).name]
+    return next(iter(redis.values()))
+
+
+def _act(sim, redis: dict, a: Action, topo: Topology) -> None:  # noqa: ANN001 - a Simulation
+    """One timeline action, through the simulator's own fault hooks."""
+    from twin.graph.naming import resolve
+    from twin.sim.redis_clients import CutAccess
+
+    sim.emit(sim.env.now, a.target or "scenario", f"scenario:{a.action}", f"id={a.id}" if a.id else "")
+    later = (lambda fn: sim.schedule(a.end, lambda _s: fn())) if a.end is not None else (lambda fn: None)
+    if a.action in ("redis-master-crash", "redis-restart-empty"):
+        rc = _redis_target(redis, topo, a.target)
+        back = a.for_ if a.for_ is not None else (rc.model.restart if a.action == "redis-restart-empty"
+                                                    else None)
+        rc.crash(back_after=back, empty=a.action == "redis-restart-empty")
+    elif a.action == "sentinel-down":
+        rc = _redis_target(redis, topo, a.target)
+        n = len(rc.group.sentinels)
+        idx = list(range(n - 1, n - 1 - (a.count or 1), -1))
+        for i in idx:
+            rc.group.kill_sentinel(i)
+        later(lambda: [rc.group.restart_sentinel(i, new_address=False) for i in idx])
+    elif a.action == "partition":
+        stores = [_redis_target(redis, topo, a.target)] if a.target else list(redis.values())
+        cut: set[str] = set()
+        for rc in stores:
+            cut |= rc.partition(a.isolate or [])
+        if a.target is None:
+            _cut_other_stores(sim, redis, a, cut, CutAccess, later)
+        later(lambda: [rc.heal() for rc in stores])
+    elif a.action == "node-down":
+        node = resolve(topo, a.target).name
+        sim.node_down(node)
+        crashed = []
+        for rc in redis.values():
+            for server in rc.group.servers:
+                pod = sim.cluster.pod(server)
+                if pod is not None and pod.node is not None and pod.node.name == node:
+                    rc.group.crash(server)
+                    crashed.append((rc, server))
+        later(lambda: (sim.node_up(node), [rc.group.restart(s) for rc, s in crashed]))
+    elif a.action == "store-down":
+        name = resolve(topo, a.target).name
+        if name in redis:
+            rc = redis[name]
+            servers = [s for s, srv in rc.group.servers.items() if srv.up]
+            for s in servers:
+                rc.group.crash(s)
+            later(lambda: [rc.group.restart(s) for s in servers])
+        else:
+            sim.stores[name].crash("scenario store-down", a.for_ if a.for_ is not None else -1)
+    elif a.action == "kill-pod":
+        name = resolve(topo, a.target).name
+        pods = sorted((p for p in sim.pods(name) if p.alive), key=lambda p: p.name)
+        for p in pods[: a.count or 1]:
+            sim.kill(f"pod/{p.name}", "scenario kill-pod")
+    elif a.action == "scale":
+        name = resolve(topo, a.target).name
+        deps = [d for d in sim.cluster.deployments.values() if d.workload == name]
+        if deps:
+            deps[0].scale(a.replicas, "scenario")
+
+
+def _cut_other_stores(sim, redis, a: Action, cut: set[str], CutAccess, later) -> None:  # noqa: ANN001,N803
+    """A partition with no target cuts every store: pods on one side lose the stores
+    whose servers are on the other."""
+    isolated_pods = set(cut)
+    for name, store in sim.stores.items():
+        if name in redis:
+            continue
+        server_side = store.primary is not None and store.primary.name in isolated_pods
+        clients = {p.name for p in sim.cluster.pods} - isolated_pods if server_side else isolated_pods
+        previous = store.access
+        store.use(CutAccess(store, clients))
+        later(lambda store=store, previous=previous: setattr(store, "access", previous))
+
+
+# ---------------------------------------------------------------- recorder
+
+
+class Recorder:
+    """Per bucket: deltas of the core's cumulative meters, and gauges sampled."""
+
+    def __init__(self, sim, redis: dict, interval: float, duration: float):  # noqa: ANN001
+        self.sim = sim
+        self.redis = redis
+        self.iv = interval
+        self.n = int(math.ceil(duration / interval - 1e-9))
+        self.counters: dict[str, np.ndarray] = {}
+        self.gauges: dict[str, np.ndarray] = {}
+        self.hists: dict[str, list] = {}
+        self.prev: dict[str, float] = {}
+        self.prev_hist: dict[str, tuple] = {}
+        self.i = 0
+
+    def _count(self, key: str, total: float) -> None:
+        prev = self.prev.get(key, 0.0)
+        delta = total - prev if total >= prev else total  # a meter reset at the warm-up
+        self.prev[key] = total
+        arr = self.counters.setdefault(key, np.zeros(self.n))
+        if self.i < self.n:
+            arr[self.i] += delta
+
+    def _gauge(self, key: str, value: float) -> None:
+        arr = self.gauges.setdefault(key, np.full(self.n, np.nan))
+        if self.i < self.n:
+            arr[self.i] = value
+
+    def _hist(self, key: str, h) -> None:  # noqa: ANN001 - a twin.sim.stats.Histogram
+        from twin.sim.stats import Histogram
+
+        prev = self.prev_hist.get(key)
+        out = Histogram()
+        if prev is None or h.count < prev[0]:
+            prev = (0, 0, 0.0, 0.0, {})
+        out.count = h.count - prev[0]
+        out.zeros = h.zeros - prev[1]
+        out.total = h.total - prev[2]
+        out.total_sq = h.total_sq - prev[3]
+        out.max = h.max
+        pb = prev[4]
+        out.buckets = {k: v - pb.get(k, 0) for k, v in h.buckets.items() if v - pb.get(k, 0) > 0}
+        if out.buckets:
+            out.max = min(h.max, math.exp((max(out.buckets) + 1) / (1.0 / math.log1p(0.01))))
+        self.prev_hist[key] = (h.count, h.zeros, h.total, h.total_sq, dict(h.buckets))
+        lst = self.hists.setdefault(key, [None] * self.n)
+        if self.i < self.n:
+            lst[self.i] = out
+
+    def sample(self) -> None:
+        sim = self.sim
+        for name, rt in sim.routes.items():
+            key = f"route/{name}"
+            self._count(f"{key}.requests", rt.latency.count)
+            self._count(f"{key}.failed", sum(rt.errors.values()))
+            if rt.asynchronous:
+                self._count(f"{key}.turns_incomplete", sum(rt.e2e_errors.values()))
+            self._gauge(f"{key}.in_flight", rt.inflight.n)
+            self._hist(f"{key}.latency", rt.latency)
+        from twin.sim.cluster import READY
+
+        for w in sim.topology.workloads:
+            kind = "worker" if w in sim.topology.workers else "service"
+            ready = sum(1 for p in sim.cluster.pods if p.workload == w.name and p.phase == READY)
+            self._gauge(f"{kind}/{w.name}.ready", ready)
+        for name, q in sim.queues.items():
+            self._gauge(f"queue/{name}.length", len(q.ready))
+        for name, rc in self.redis.items():
+            key = f"store/{name}"
+            self._count(f"{key}.writes", rc.group.acknowledged + rc.write_errors)
+            self._count(f"{key}.write_errors", rc.write_errors)
+            self._count(f"{key}.readonly_errors", rc.errors.get("READONLY", 0))
+            self._count(f"{key}.connection_errors",
+                        rc.errors.get("refused", 0) + rc.errors.get("timeout", 0))
+            self._count(f"{key}.reconnects", rc.reconnects)
+            self._gauge(f"{key}.write_failing", 1.0 if rc.write_failing else 0.0)
+        for name, store in sim.stores.items():
+            if name not in self.redis:
+                self._gauge(f"store/{name}.unavailable", 0.0 if store.reachable("report") else 1.0)
+
+    def run(self):
+        env = self.sim.env
+        while self.i < self.n:
+            yield env.timeout(self.iv)
+            self.sample()
+            self.i += 1
+
+    def finish(self) -> None:
+        """Acknowledged writes lost, judged once at the end (asking earlier would draw
+        replication lags from the servers' streams and change the run)."""
+        for name, rc in self.redis.items():
+            arr = np.zeros(self.n)
+            arr[-1] = max(0, rc.group.lost_acknowledged_writes)
+            self.counters[f"store/{name}.writes_lost"] = arr
+
+    def trace(self) -> Trace:
+        events = [{"t": t, "source": s, "event": e, "detail": d} for t, s, e, d in self.sim.events]
+        return Trace(self.iv, self.counters, self.gauges, self.hists, events)
+
+
+__all__ = ["SimBackend", "SimRun", "backend"]
