@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import eco2, small
+from sample_topology import eco2, small
 
 from twin.model.topology import Topology
 from twin.render import KIND_CONFIG, Rendered, render, write
