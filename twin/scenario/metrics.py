@@ -240,7 +240,7 @@ def _detail(detail: Any) -> str:
         detail = " ".join(f"{k}={v}" for k, v in detail.items())
     text = "" if detail is None else str(detail)
     # Sentinel's own words, without what every line repeats
-    return " ".join(w for w in text.split() if not w.startswith(("master=", "type=")))
+    return " ".join(w for w in text.split() if not w.startswith(("master=", "type=", "run_id=")))
 
 
 def timeline(obs: list[Trace], scn: Any) -> list[dict]:
@@ -321,10 +321,10 @@ def impact(obs: list[Trace], topo: Topology, scn: Any) -> dict:
                     vals.append(float(np.nansum(g) * o.interval))
             if vals and (name == "writes_lost" or _mean(vals) > 0):
                 totals[label] = f"{_mean(vals):.1f}{unit}" if unit else f"{_mean(vals):.1f}"
-    for name, label in (("turns_incomplete", "chat turns never completed"),
-                        ("events_lost", "SSE events lost")):
-        vals = [sum(float(arr.sum()) for k, arr in o.counters.items() if k.endswith(f".{name}"))
-                for o in obs]
-        if any(k.endswith(f".{name}") for o in obs for k in o.counters):
-            totals[label] = f"{_mean(vals):.1f}"
+    for name, label in (("turns_incomplete", "turns never completed"),):
+        for r in topo.routes:
+            key = f"route/{r.name}.{name}"
+            vals = [float(o.counters[key].sum()) for o in obs if key in o.counters]
+            if vals and r.name == "chat":
+                totals[f"chat {label}"] = f"{_mean(vals):.1f}"
     return {"routes": routes, "totals": totals}

@@ -128,18 +128,28 @@ def print_run(run: Run, console: Any) -> None:
 
     if run.timeline:
         t = Table(title="Timeline (replication 1)", title_justify="left", box=None, pad_edge=False)
-        t.add_column("t", justify="right")
-        t.add_column("source")
-        t.add_column("event")
-        t.add_column("detail", overflow="ellipsis", no_wrap=True, max_width=60)
-        shown = run.timeline if len(run.timeline) <= MAX_TIMELINE else _thin(run.timeline)
+        first = scn.faults[0] if scn.faults else None
+        t.add_column("t", justify="right", no_wrap=True, min_width=8)
+        if first is not None:
+            t.add_column(f"{first.id or first.action}+", justify="right", no_wrap=True, min_width=7)
+        t.add_column("source", no_wrap=True)
+        t.add_column("event", no_wrap=True, min_width=16)
+        t.add_column("detail", overflow="ellipsis", no_wrap=True)
+        events = [e for e in run.timeline if not e["event"].startswith("scenario:")]
+        widths = [max(len(f"{e['t']:.2f}s") for e in events) if events else 8,
+                  max((len(e.get("source", "")) for e in events), default=6),
+                  max((len(e["event"]) for e in events), default=5)]
+        room = max(12, console.width - sum(widths) - (10 if first is not None else 0) - 8)
+        shown = events if len(events) <= MAX_TIMELINE else _thin(events)
         for e in shown:
             if e.get("elided"):
-                t.add_row("", "", f"[dim]... {e['elided']} more[/]", "")
+                t.add_row(*([""] * (len(t.columns) - 2)), f"[dim]... {e['elided']} more[/]", "")
                 continue
-            style = "bold" if e.get("fault") else ""
-            t.add_row(f"{e['t']:.3f}s", e.get("source", ""), f"[{style}]{e['event']}[/]" if style
-                      else e["event"], e.get("detail", ""))
+            event = f"[bold]{e['event']}[/]" if e.get("fault") else e["event"]
+            rel = [] if first is None else [
+                f"{e['t'] - first.at:+.2f}s" if e["t"] >= first.at else ""]
+            t.add_row(f"{e['t']:.2f}s", *rel, e.get("source", ""), event,
+                      _clip(e.get("detail", ""), room))
         console.print(t)
 
     impact = run.impact or {}
@@ -162,17 +172,17 @@ def print_run(run: Run, console: Any) -> None:
             console.print(f"  {label}: [bold]{value}[/]")
 
     t = Table(title="Checks", title_justify="left")
-    t.add_column("check")
-    t.add_column("measured", overflow="fold")
-    t.add_column("observed", justify="right")
-    t.add_column("bound")
-    t.add_column("failed in", justify="right")
-    t.add_column("")
+    t.add_column("check (what is measured)", overflow="fold")
+    t.add_column("observed", justify="right", no_wrap=True)
+    t.add_column("bound", no_wrap=True)
+    t.add_column("failed", justify="right", no_wrap=True)
+    t.add_column("", no_wrap=True)
     for o in run.outcomes:
         failed_in = "-" if o.status == NOT_APPLICABLE else f"{o.failed_in}/{o.replications}"
         observed = "n/a" if o.status == NOT_APPLICABLE else fmt(o.shown, o.unit)
-        t.add_row(o.name, o.what if o.status != NOT_APPLICABLE else f"{o.what} ({o.reason})",
-                  observed, o.bound, failed_in, f"[{_style(o.status)}]{o.status}[/]")
+        what = o.what if o.status != NOT_APPLICABLE else f"{o.what} ({o.reason})"
+        t.add_row(f"{o.name}\n[dim]{what}[/]", observed, o.bound, failed_in,
+                  f"[{_style(o.status)}]{o.status}[/]")
     console.print(t)
     print_verdict(run, console)
 
@@ -189,6 +199,10 @@ def print_verdict(run: Run, console: Any) -> None:
             console.print(f"  - {o.sentence()}", markup=False, soft_wrap=True)
     else:
         console.print(f"[bold green]PASSED[/] {run.scenario.name}: {held} checks held{note}")
+
+
+def _clip(text: str, room: int) -> str:
+    return text if len(text) <= room else text[: room - 1] + "…"
 
 
 def _thin(events: list[dict]) -> list[dict]:
