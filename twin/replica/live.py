@@ -65,6 +65,20 @@ def _node(n: Any) -> dict[str, Any]:
     }
 
 
+def _reachable(api: Any) -> None:
+    """A replica that does not answer is a CannotRun, not a traceback."""
+    from kubernetes import client
+
+    from twin.replica.kind import CannotRun
+
+    try:
+        client.VersionApi(api).get_code(_request_timeout=10)
+    except Exception as e:  # urllib3 connection errors, TLS errors, 5xx
+        raise CannotRun(f"the replica's API server at {api.configuration.host} does not answer "
+                        f"({type(e).__name__})",
+                        "start it with `twin up`, or check --kubeconfig/--context") from None
+
+
 def live_status(topology: Topology, kubeconfig: Path | str | None = None, context: str | None = None,
                 probe: bool = False, api: Any = None) -> dict[str, Any]:
     """cluster-status.sh: cluster info, nodes, ecoeco-backend namespaces, pods per
@@ -73,6 +87,7 @@ def live_status(topology: Topology, kubeconfig: Path | str | None = None, contex
     from kubernetes.client.exceptions import ApiException
 
     api = api or _client(topology, kubeconfig, context)
+    _reachable(api)
     core = client.CoreV1Api(api)
     version = client.VersionApi(api).get_code()
     namespaces = []
@@ -109,6 +124,7 @@ def live_domain(topology: Topology, domain: str, kubeconfig: Path | str | None =
     from kubernetes import client
 
     api = api or _client(topology, kubeconfig, context)
+    _reachable(api)
     core = client.CoreV1Api(api)
     pods = core.list_pod_for_all_namespaces
     return {
