@@ -1,0 +1,13 @@
+"""The one Result shape of every backend (pure data): see twin.result.model."""
+
+from twin.result.model import (
+    CheckOutcome,
+    Estimate,
+    Event,
+    ReplicationResult,
+    Result,
+    RunInfo,
+    Summary,
+)
+
+__all__ = ["CheckOutcome", "Estimate", "Event", "ReplicationResult", "Result", "RunInfo", "Summary"]

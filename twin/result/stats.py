@@ -7,11 +7,24 @@ from collections.abc import Iterable, Sequence
 
 from twin.result.model import Estimate, ReplicationResult
 
+# t_{df, 0.975} for df = 1..30 (scipy.stats.t.ppf); beyond, the Cornish-Fisher
+# expansion below is within 2e-6. A table, because importing scipy.stats takes seconds.
+_T975 = (12.706205, 4.302653, 3.182446, 2.776445, 2.570582, 2.446912, 2.364624, 2.306004,
+         2.262157, 2.228139, 2.200985, 2.178813, 2.160369, 2.144787, 2.13145, 2.119905,
+         2.109816, 2.100922, 2.093024, 2.085963, 2.079614, 2.073873, 2.068658, 2.063899,
+         2.059539, 2.055529, 2.051831, 2.048407, 2.04523, 2.042272)
+_Z975 = 1.959963984540054
 
-def t_quantile(df: int, p: float = 0.975) -> float:
-    from scipy import stats
 
-    return float(stats.t.ppf(p, df))
+def t975(df: int) -> float:
+    """The 0.975 quantile of Student's t with df degrees of freedom."""
+    if df < 1:
+        raise ValueError("a t quantile needs at least one degree of freedom")
+    if df <= len(_T975):
+        return _T975[df - 1]
+    z = _Z975
+    return (z + (z**3 + z) / (4 * df) + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * df**2)
+            + (3 * z**7 + 19 * z**5 + 17 * z**3 - 15 * z) / (384 * df**3))
 
 
 def estimate(values: Sequence[float]) -> Estimate:
@@ -21,7 +34,7 @@ def estimate(values: Sequence[float]) -> Estimate:
     if n < 2:
         return Estimate(mean=mean, half_width=None, low=None, high=None, n=n)
     var = sum((v - mean) ** 2 for v in values) / (n - 1)
-    hw = t_quantile(n - 1) * math.sqrt(var / n)
+    hw = t975(n - 1) * math.sqrt(var / n)
     return Estimate(mean=mean, half_width=hw, low=mean - hw, high=mean + hw, n=n)
 
 

@@ -173,6 +173,7 @@ class Cluster:
         self.nodes = {n.name: SimNode(n, i) for i, n in enumerate(nodes)}
         self.node_list = list(self.nodes.values())
         self.pods: list[Pod] = []
+        self.by_name: dict[str, Pod] = {}
         self.deployments: dict[str, Deployment] = {}
         self.pending: list[Pod] = []
         self.watchers: dict[str, list[Callable[[Pod, bool], None]]] = {}
@@ -193,6 +194,7 @@ class Cluster:
 
     def add(self, pod: Pod, startup: float) -> None:
         self.pods.append(pod)
+        self.by_name[pod.name] = pod
         if not self._schedule(pod):
             self.pending.append(pod)
             return
@@ -354,7 +356,7 @@ class Cluster:
         return [p for p in self.pods if p.workload == workload]
 
     def pod(self, name: str) -> Pod | None:
-        return next((p for p in self.pods if p.name == name), None)
+        return self.by_name.get(name)
 
     def live_pods(self) -> list[Pod]:
         return [p for p in self.pods if p.phase not in TERMINAL]

@@ -18,7 +18,7 @@ import simpy
 
 from twin.graph.placement import eligible
 from twin.graph.placement import nodes as model_nodes
-from twin.model.topology import Placement, Postgres, RabbitMQ, Redis, Step, Topology
+from twin.model.topology import Postgres, RabbitMQ, Redis, Step, Topology
 from twin.sim import causes, load
 from twin.sim.broker import Queue
 from twin.sim.cluster import Cluster, Deployment, Pod

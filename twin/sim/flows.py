@@ -20,7 +20,6 @@ from twin.sim.stats import Histogram, Level
 
 if TYPE_CHECKING:
     from twin.sim.broker import Queue
-    from twin.sim.externals import External
     from twin.sim.mesh import Backend, MeshRoute
     from twin.sim.stores import Store
 

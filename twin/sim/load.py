@@ -95,6 +95,8 @@ def resolve(topology, loads: LoadInput = None) -> Loads:
     `loads` maps a route to a rate (`300`, `"300/s"`, `"5/m"`), a Load or ClosedUsers;
     a list of `ROUTE=RATE` strings (the CLI's --load) is accepted too.
     """
+    if isinstance(loads, Loads):
+        return loads
     given: dict = {}
     if isinstance(loads, list | tuple):
         for text in loads:
