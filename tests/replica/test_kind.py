@@ -1,0 +1,168 @@
+"""kind by subprocess, against fake `docker`, `kind` and `kubectl` on PATH:
+the exact commands run, and a clear message (exit 3) for each missing piece."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from fakebin import commands, environ, install
+from typer.testing import CliRunner
+
+from twin.cli import app, common
+from twin.replica import kind
+
+IMAGE = "kindest/node:v1.33.1"
+ROOT = Path(__file__).resolve().parents[2]
+DOCKER_INFO = ["docker", "info", "--format", "{{.ServerVersion}}"]
+PREFLIGHT = [
+    DOCKER_INFO,
+    ["kind", "version"],
+    ["kubectl", "version", "--client", "-o", "json"],
+    ["docker", "image", "inspect", "--format", "{{.Id}}", IMAGE],
+]
+
+
+@pytest.fixture
+def tools(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    bin_dir = tmp_path / "bin"
+    install(bin_dir)
+    for key, value in environ(tmp_path, bin_dir).items():
+        monkeypatch.setenv(key, value)
+    return tmp_path
+
+
+def _proc(tmp: Path, watches: int = 524288, instances: int = 512, free_gib: float = 16) -> Path:
+    base = tmp / "proc"
+    (base / "sys/fs/inotify").mkdir(parents=True)
+    (base / "sys/fs/inotify/max_user_watches").write_text(f"{watches}\n")
+    (base / "sys/fs/inotify/max_user_instances").write_text(f"{instances}\n")
+    (base / "meminfo").write_text(f"MemTotal: 33554432 kB\nMemAvailable: {int(free_gib * 2**20)} kB\n")
+    return base
+
+
+def test_preflight_passes_and_says_what_it_found(tools: Path) -> None:
+    found = kind.preflight(IMAGE, need=4 * 2**30, proc=_proc(tools)).found
+    assert commands(tools / "commands.log") == PREFLIGHT
+    assert found[:4] == ["Docker engine 27.3.1", "kind v0.29.0 go1.24.2 linux/amd64",
+                         "kubectl v1.33.1", f"node image {IMAGE} present"]
+    assert "16.0 GiB available, about 4.0 GiB needed" in found[-1]
+
+
+def test_docker_down(tools: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FAKE_DOCKER_DOWN", "1")
+    with pytest.raises(kind.CannotRun) as err:
+        kind.preflight(IMAGE, need=0, proc=_proc(tools))
+    assert err.value.what == ("Docker engine not reachable (Cannot connect to the Docker daemon at "
+                              "unix:///var/run/docker.sock. Is the docker daemon running?)")
+    assert "start the Docker engine" in err.value.how
+    assert commands(tools / "commands.log") == [DOCKER_INFO]
+
+
+def test_kind_missing(tools: Path) -> None:
+    (tools / "bin" / "kind").unlink()
+    with pytest.raises(kind.CannotRun) as err:
+        kind.preflight(IMAGE, need=0, proc=_proc(tools))
+    assert err.value.what == "kind not found on PATH"
+    assert "go install sigs.k8s.io/kind@" in err.value.how
+    assert commands(tools / "commands.log") == [DOCKER_INFO]
+
+
+def test_node_image_missing(tools: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FAKE_IMAGE_MISSING", "1")
+    with pytest.raises(kind.CannotRun) as err:
+        kind.preflight(IMAGE, need=0, proc=_proc(tools))
+    assert err.value.what == f"kind node image {IMAGE} is neither present nor pullable"
+    assert f"docker pull {IMAGE}" in err.value.how
+    assert commands(tools / "commands.log") == [*PREFLIGHT, ["docker", "manifest", "inspect", IMAGE]]
+
+
+def test_inotify_and_memory_limits(tools: Path) -> None:
+    with pytest.raises(kind.CannotRun, match="max_user_watches 8192") as err:
+        kind.preflight(IMAGE, need=0, proc=_proc(tools, watches=8192))
+    assert "sudo sysctl fs.inotify.max_user_watches=524288" in err.value.how
+    with pytest.raises(kind.CannotRun, match=r"needs about 12\.0 GiB, 2\.0 GiB is available"):
+        kind.preflight(IMAGE, need=12 * 2**30, proc=_proc(tools / "b", free_gib=2))
+
+
+def test_cluster_exists_not_ours_is_never_touched(tools: Path) -> None:
+    (tools / "clusters").write_text("twin-eco2-dev\n")
+    with pytest.raises(kind.CannotRun) as err:
+        kind.create("twin-eco2-dev", tools / "kind-config.yaml")
+    assert err.value.what == "a kind cluster named twin-eco2-dev already exists and was not created by the twin"
+    assert commands(tools / "commands.log") == [["kind", "get", "clusters"]]
+    assert kind.delete("twin-eco2-dev") is False  # twin down leaves it alone too
+    assert ["kind", "delete", "cluster"] not in [c[:3] for c in commands(tools / "commands.log")]
+
+
+def test_kind_create_error_line_is_reported(tools: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FAKE_CREATE_FAILS", 'ERROR: failed to create cluster: node(s) already exist '
+                                            'for a cluster with the name "twin-eco2-dev"')
+    with pytest.raises(kind.CannotRun) as err:
+        kind.create("twin-eco2-dev", tools / "kind-config.yaml")
+    assert err.value.what == ('kind could not create cluster twin-eco2-dev: ERROR: failed to create cluster: '
+                              'node(s) already exist for a cluster with the name "twin-eco2-dev"')
+
+
+def _invoke(args: list[str]) -> tuple[int, str]:
+    result = CliRunner().invoke(app, args)
+    if isinstance(result.exception, common.Exit):
+        return result.exception.code, result.output
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.output
+
+
+def test_twin_up_exits_3_when_docker_is_down(tools: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FAKE_DOCKER_DOWN", "1")
+    code, _ = _invoke(["up", "-t", str(ROOT / "topologies/eco2-dev.yaml")])
+    assert code == common.CANNOT_RUN
+    assert commands(tools / "commands.log") == [DOCKER_INFO]
+
+
+def test_twin_up_twice_then_down_with_fake_tools_and_api(tools: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from fakeapi import FakeAPI, Server
+
+    import twin.replica.kind as kind_mod
+
+    monkeypatch.setattr(kind_mod, "INOTIFY_WATCHES", 0)       # this machine's limits are not the test's
+    monkeypatch.setattr(kind_mod, "INOTIFY_INSTANCES", 0)
+    monkeypatch.setattr(kind_mod, "memory_available", lambda meminfo=None: 64 * 2**30)
+    user_kubeconfig = tools / "home" / ".kube" / "config"
+    user_kubeconfig.parent.mkdir(parents=True)
+    user_kubeconfig.write_text("apiVersion: v1\nkind: Config\ncurrent-context: work\n")
+    monkeypatch.setenv("KUBECONFIG", str(user_kubeconfig))
+    with Server(FakeAPI()) as server:
+        monkeypatch.setenv("FAKE_SERVER", server.url)
+        topo = str(ROOT / "topologies/eco2-dev.yaml")
+        code, out = _invoke(["up", "-t", topo, "--timeout", "30"])
+        assert code == 0, out
+        state = tools / "state" / "twin-eco2-dev"
+        log = commands(tools / "commands.log")
+        assert log == [
+            *PREFLIGHT,
+            ["kind", "get", "clusters"],
+            ["kind", "create", "cluster", "--name", "twin-eco2-dev", "--config", str(state / "kind-config.yaml"),
+             "--kubeconfig", str(state / "kubeconfig"), "--wait", "120s"],
+            ["docker", "build", "-t", "eco2-twin/standin:0.1.0", str(ROOT / "standin")],
+            ["kind", "load", "docker-image", "eco2-twin/standin:0.1.0", "--name", "twin-eco2-dev"],
+        ]
+        cfg = yaml.safe_load((state / "kind-config.yaml").read_text())
+        assert cfg["name"] == "twin-eco2-dev" and len(cfg["nodes"]) == 3
+        created = {k for k in server.api.objects}
+        assert ("apps", "Deployment", "chat", "chat-api-v1") in created
+        assert not [o for k, o in server.api.objects.items() if k[0].endswith("istio.io")]  # no istioctl
+        applies = len(server.api.applies())
+        # second run: the cluster is reused, nothing recreated
+        code, out = _invoke(["up", "-t", topo, "--timeout", "30"])
+        assert code == 0, out
+        log2 = commands(tools / "commands.log")[len(log):]
+        assert ["kind", "create", "cluster"] not in [c[:3] for c in log2]
+        assert not [r for r in server.api.requests if r.method in ("POST", "DELETE", "PUT")]
+        assert len(server.api.applies()) == 2 * applies
+        code, out = _invoke(["down", "-t", topo])
+        assert code == 0 and "deleted kind cluster twin-eco2-dev" in out
+        assert commands(tools / "commands.log")[-1] == [
+            "kind", "delete", "cluster", "--name", "twin-eco2-dev", "--kubeconfig", str(state / "kubeconfig")]
+    assert user_kubeconfig.read_text() == "apiVersion: v1\nkind: Config\ncurrent-context: work\n"
