@@ -43,6 +43,7 @@ def test_single_mode_crash_is_down_until_restart():
     assert group.write().ok
     assert 60.0 <= group.write_failing_seconds <= 60.2  # closed by the first success
     assert group.lost_acknowledged_writes == acked  # no persistence: came back empty
+    assert group.counters()["acknowledged_writes_lost"] == acked
     assert not events  # no sentinels, no events
 
 

@@ -120,6 +120,8 @@ class RedisGroup:
     label the core gives its clients (passed as `client_side`). Clients:
     write()/read() against the server they believe is master (default: the one
     Sentinel names), subscribe() for connections killed, roles and switches.
+    Counters: acknowledged, lost_acknowledged_writes, write_failing_seconds,
+    refused (by error kind); counters() gives them as one dict.
     """
 
     def __init__(self, env: simpy.Environment, store: Redis, streams: Streams, emit: Emit):
@@ -331,8 +333,9 @@ class RedisGroup:
             return server, REFUSED
         return server, None
 
-    def write(self, target: str | None = None, client_side: str | None = None) -> WriteResult:
-        """One write to `target` (default: the master Sentinel names). O(1)."""
+    def write(self, client_side: str | None = None, target: str | None = None) -> WriteResult:
+        """One write from a client on `client_side` to `target`, the server it
+        believes is master (default: the one Sentinel names). O(1)."""
         server, error = self._reach(target, client_side)
         if error is None:
             if server.replica_of is not None:
@@ -360,12 +363,18 @@ class RedisGroup:
             self._failing_since = None
         return WriteResult(True, server.name)
 
-    def read(self, target: str | None = None, client_side: str | None = None) -> WriteResult:
+    def read(self, client_side: str | None = None, target: str | None = None) -> WriteResult:
         """One read: replicas serve reads too."""
         server, error = self._reach(target, client_side)
         return WriteResult(error is None, server.name if server else None, error)
 
     # ---------------------------------------------------------------- counters
+
+    def counters(self) -> dict[str, float]:
+        return {"acknowledged_writes": self.acknowledged,
+                "acknowledged_writes_lost": self.lost_acknowledged_writes,
+                "write_failing_seconds": self.write_failing_seconds,
+                **{f"writes_refused_{k}": v for k, v in sorted(self.refused.items())}}
 
     @property
     def write_failing_seconds(self) -> float:

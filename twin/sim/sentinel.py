@@ -384,7 +384,7 @@ class Sentinel:
         link = self.peers.get(rid)
         if link is None:
             link = self.peers[rid] = Link("sentinel", f"sentinel/{index}", self.env.now, index, rid)
-            self._event("+sentinel", link)
+            self._event("+sentinel", link, run_id=rid)
             changed = True
         if epoch > self.current_epoch:
             self.current_epoch = epoch
