@@ -1,0 +1,5 @@
+"""`python -m standin [--config FILE] [--host H] [--port P]`."""
+
+from standin.server import main
+
+main()
