@@ -1,0 +1,73 @@
+"""`twin run` and `twin compare`: exit codes, files written, JUnit, determinism."""
+
+from __future__ import annotations
+
+import json
+import sys
+import xml.etree.ElementTree as ET
+
+import pytest
+from conftest import CRASH
+
+from twin.cli import main
+
+
+def twin(*args: str, monkeypatch) -> int:
+    monkeypatch.setattr(sys, "argv", ["twin", *args])
+    with pytest.raises(SystemExit) as e:
+        main()
+    return e.value.code or 0
+
+
+def test_run_judges_writes_results_and_junit(write_scenario, fake_backend, tmp_path, monkeypatch,
+                                             capsys) -> None:
+    path = write_scenario(CRASH)
+    out = tmp_path / "out"
+    junit = tmp_path / "junit.xml"
+    code = twin("run", str(path), "--backend", "fake", "--out", str(out), "--junit", str(junit),
+                monkeypatch=monkeypatch)
+    text = capsys.readouterr().out
+    assert code == 1  # the fake fails 'chat errors during the crash' in replication 2
+    assert "FAILED crash: 1 of 3 checks failed" in text
+    result = json.loads((out / "result.json").read_text())
+    assert result["verdict"] == "failed" and result["failed_checks"] == ["chat errors during the crash"]
+    bad = next(c for c in result["checks"] if c["status"] == "failed")
+    assert bad["failed_in"] == 1 and bad["replications"] == 2
+    assert (out / "run.json").exists() and (out / "routes.png").stat().st_size > 1000
+    case = ET.parse(junit).getroot().find(".//testcase[@name='chat errors during the crash']")
+    msg = case.find("failure").get("message")
+    assert msg == ("check 'chat errors during the crash' failed in 1 of 2 replications: "
+                   "route/chat.error_rate mean over kill..kill.end was 0.6, bound <= 0.5")
+
+
+def test_same_seed_same_bytes_and_compare(write_scenario, fake_backend, tmp_path, monkeypatch,
+                                          capsys) -> None:
+    path = write_scenario(CRASH)
+    for name in ("a", "b"):
+        twin("run", str(path), "--backend", "fake", "--out", str(tmp_path / name),
+             monkeypatch=monkeypatch)
+    assert (tmp_path / "a/result.json").read_bytes() == (tmp_path / "b/result.json").read_bytes()
+    twin("run", str(path), "--backend", "fake", "--out", str(tmp_path / "c"), "--set",
+         "stores.redis.sentinel.down_after=5s", monkeypatch=monkeypatch)
+    capsys.readouterr()
+    assert twin("compare", str(tmp_path / "a"), str(tmp_path / "c"), "--format", "json",
+                monkeypatch=monkeypatch) == 0
+    rows = {r["label"]: r["cells"] for r in json.loads(capsys.readouterr().out)["rows"]}
+    assert rows["first +switch-master"] == ["74.00s", "49.00s"]
+    assert rows["set stores.redis.sentinel.down_after"] == ["-", "5s"]
+
+
+def test_exit_codes_for_bad_input_and_missing_backend(write_scenario, tmp_path, monkeypatch,
+                                                      capsys) -> None:
+    bad = write_scenario("name: x\nduration: 10s\nchecks: [{name: y, metric: nope, max: 1}]\n")
+    assert twin("run", str(bad), monkeypatch=monkeypatch) == 2
+    assert f"{bad}:6:20: checks.y.metric: 'nope' is not a metric" in capsys.readouterr().err
+    good = write_scenario(CRASH, "good.yaml")
+    assert twin("run", str(good), "--backend", "kind", monkeypatch=monkeypatch) == 3
+    assert "cannot run: the kind backend" in capsys.readouterr().err
+
+
+def test_all_held_exits_0(write_scenario, fake_backend, monkeypatch) -> None:
+    path = write_scenario(CRASH.replace("max: 0.5", "max: 0.7"))
+    assert twin("run", str(path), "--backend", "fake", "--format", "json",
+                monkeypatch=monkeypatch) == 0
