@@ -117,6 +117,12 @@ PATH = re.compile(
     r"(?:/namespaces/(?P<ns>[^/]+))?/(?P<plural>[^/]+)(?:/(?P<name>[^/]+))?(?:/(?P<sub>[^/]+))?$")
 
 
+def _field(obj: dict[str, Any], dotted: str) -> Any:
+    for part in dotted.split("."):
+        obj = obj.get(part) if isinstance(obj, dict) else None
+    return obj
+
+
 def _spec_equal(a: dict[str, Any], b: dict[str, Any]) -> bool:
     strip = {"metadata", "status"}
     same_body = {k: v for k, v in a.items() if k not in strip} == {k: v for k, v in b.items() if k not in strip}
@@ -197,8 +203,11 @@ def make_handler(api: FakeAPI) -> type[BaseHTTPRequestHandler]:
 
         # ---------------------------------------------------- discovery
         def _discovery(self, path: str) -> bool:
+            path = path.rstrip("/") or "/"
             if path == "/version":
-                self._send(200, {"major": "1", "minor": "33", "gitVersion": "v1.33.1-fake"})
+                self._send(200, {"major": "1", "minor": "33", "gitVersion": "v1.33.1-fake",
+                                 "gitCommit": "0", "gitTreeState": "clean", "buildDate": "2026-01-01T00:00:00Z",
+                                 "goVersion": "go1.24", "compiler": "gc", "platform": "linux/amd64"})
             elif path == "/api":
                 self._send(200, {"kind": "APIVersions", "versions": ["v1"]})
             elif path == "/apis":
@@ -255,9 +264,12 @@ def make_handler(api: FakeAPI) -> type[BaseHTTPRequestHandler]:
             if name is None:
                 selector = dict(kv.split("=", 1) for kv in
                                 (req.query.get("labelSelector", [""])[0].split(",")) if "=" in kv)
+                fields = dict(kv.split("=", 1) for kv in
+                              (req.query.get("fieldSelector", [""])[0].split(",")) if "=" in kv)
                 items = [o for (g, k, n, _), o in api.objects.items() if g == group and k == kind
                          and (not ns or n == ns)
-                         and all((o["metadata"].get("labels") or {}).get(a) == b for a, b in selector.items())]
+                         and all((o["metadata"].get("labels") or {}).get(a) == b for a, b in selector.items())
+                         and all(_field(o, a) == b for a, b in fields.items())]
                 self._send(200, {"kind": f"{kind}List", "apiVersion": f"{group}/{version}" if group else version,
                                  "metadata": {"resourceVersion": str(api.rv)}, "items": items})
                 return

@@ -1,0 +1,136 @@
+"""Live status views and faults through the client, against the fake API server."""
+
+from __future__ import annotations
+
+import pytest
+from sample_topology import small
+
+from twin.replica import faults
+from twin.replica.live import live_domain, live_status
+
+NODE_INFO = {"architecture": "amd64", "bootID": "b", "containerRuntimeVersion": "containerd://2.1",
+             "kernelVersion": "6.8", "kubeProxyVersion": "v1.33.1", "kubeletVersion": "v1.33.1",
+             "machineID": "m", "operatingSystem": "linux", "osImage": "Debian", "systemUUID": "u"}
+
+
+def _node(name: str, model: str, pool: str | None, taints: list | None = None) -> dict:
+    labels = {"twin.eco2/node": model, "kubernetes.io/hostname": name}
+    if pool:
+        labels["node-pool"] = pool
+    return {"apiVersion": "v1", "kind": "Node", "metadata": {"name": name, "labels": labels},
+            "spec": {"taints": taints or []},
+            "status": {"conditions": [{"type": "Ready", "status": "True"}],
+                       "addresses": [{"type": "InternalIP", "address": "172.18.0.3"}], "nodeInfo": NODE_INFO}}
+
+
+def _pod(name: str, ns: str, labels: dict, node: str, phase: str = "Running", owner: str | None = None) -> dict:
+    meta = {"name": name, "namespace": ns, "labels": labels}
+    if owner:
+        meta["ownerReferences"] = [{"apiVersion": "apps/v1", "kind": owner, "name": "x", "uid": "u"}]
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": meta,
+            "spec": {"nodeName": node, "containers": [{"name": "app", "image": "i"},
+                                                      {"name": "istio-proxy", "image": "p"}]},
+            "status": {"phase": phase, "podIP": "10.244.1.5",
+                       "containerStatuses": [
+                           {"name": "app", "ready": True, "restartCount": 2, "image": "i", "imageID": ""},
+                           {"name": "istio-proxy", "ready": True, "restartCount": 0, "image": "p",
+                            "imageID": ""}]}}
+
+
+@pytest.fixture
+def cluster(fake):
+    api = fake.api
+    api.add(_node("twin-eco2-dev-control-plane", "k8s-master", None,
+                  [{"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}]))
+    api.add(_node("twin-eco2-dev-worker", "k8s-worker-1", "app"))
+    api.add(_node("twin-eco2-dev-worker2", "k8s-storage", "data"))
+    for ns, labels in [("chat", {"tier": "business-logic", "domain": "chat"}),
+                       ("redis", {"tier": "data", "domain": "redis"})]:
+        api.add({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns, "labels": {
+            **labels, "app.kubernetes.io/part-of": "ecoeco-backend", "environment": "dev"}},
+            "status": {"phase": "Active"}})
+    api.add(_pod("chat-api-v1-abc", "chat", {"app": "chat-api", "version": "v1", "tier": "business-logic",
+                                            "domain": "chat"}, "twin-eco2-dev-worker", owner="ReplicaSet"))
+    api.add(_pod("chat-api-v2-def", "chat", {"app": "chat-api", "version": "v2", "tier": "business-logic",
+                                            "domain": "chat"}, "twin-eco2-dev-worker", owner="ReplicaSet"))
+    api.add(_pod("chat-worker-ghi", "chat", {"app": "chat-worker", "tier": "worker", "domain": "chat"},
+                 "twin-eco2-dev-worker", owner="ReplicaSet"))
+    api.add(_pod("redis-0", "redis", {"app": "redis", "tier": "data"}, "twin-eco2-dev-worker2",
+                 owner="StatefulSet"))
+    api.add(_pod("kindnet-xyz", "kube-system", {"app": "kindnet"}, "twin-eco2-dev-worker", owner="DaemonSet"))
+    api.add({"apiVersion": "v1", "kind": "Service", "metadata": {
+        "name": "chat-api", "namespace": "chat", "labels": {"domain": "chat"}},
+        "spec": {"type": "ClusterIP", "clusterIP": "10.96.0.10",
+                 "ports": [{"name": "http-api", "port": 8000, "protocol": "TCP"}]}})
+    api.add({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {
+        "name": "chat-api-v1-standin", "namespace": "chat", "labels": {"domain": "chat"}},
+        "data": {"config.json": "{}"}})
+    api.add({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "chat-api-v1", "namespace": "chat"},
+             "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "chat-api"}},
+                      "template": {"metadata": {"labels": {"app": "chat-api"}},
+                                   "spec": {"containers": [{"name": "a", "image": "i"}]}}}})
+    return fake
+
+
+def test_live_status_is_cluster_status_sh(cluster, api) -> None:
+    data = live_status(small("dev"), api=api)
+    assert data["cluster"]["version"] == "v1.33.1-fake"
+    nodes = {n["model_node"]: n for n in data["nodes"]}
+    assert set(nodes) == {"k8s-master", "k8s-worker-1", "k8s-storage"}
+    assert nodes["k8s-worker-1"]["pool"] == "app" and nodes["k8s-worker-1"]["ready"]
+    assert nodes["k8s-master"]["taints"] == ["node-role.kubernetes.io/control-plane=:NoSchedule"]
+    assert {n["name"]: n["tier"] for n in data["namespaces"]} == {"chat": "business-logic", "redis": "data"}
+    assert data["pods_by_tier"] == {"business-logic": 2, "worker": 1, "integration": 0, "data": 1}
+    assert data["usage"] is None          # metrics.k8s.io not served: "Metrics not available"
+    gets = [r.path for r in cluster.api.requests if r.method == "GET"]
+    assert "/api/v1/pods" in gets and "/api/v1/nodes" in gets
+
+
+def test_live_domain_is_domain_check_sh(cluster, api) -> None:
+    data = live_domain(small("dev"), "chat", api=api)
+    assert [p["name"] for p in data["api_pods"]] == ["chat-api-v1-abc", "chat-api-v2-def"]
+    assert data["api_pods"][0]["ready"] == "2/2" and data["api_pods"][0]["restarts"] == 2
+    assert data["api_pods"][1]["version"] == "v2"
+    assert [p["name"] for p in data["worker_pods"]] == ["chat-worker-ghi"]
+    assert data["services"] == [{"name": "chat-api", "namespace": "chat", "type": "ClusterIP",
+                                 "cluster_ip": "10.96.0.10", "ports": ["8000/TCP"]}]
+    assert data["configmaps"] == [{"name": "chat-api-v1-standin", "namespace": "chat", "data": 1}]
+
+
+def test_live_views_say_when_no_replica_is_up(tmp_path, monkeypatch) -> None:
+    from twin.replica.kind import CannotRun
+
+    monkeypatch.setenv("TWIN_STATE_DIR", str(tmp_path))
+    with pytest.raises(CannotRun, match="no replica of twin-eco2-dev is up"):
+        live_status(small("dev"))
+
+
+def test_kill_pods_deletes_with_no_grace(cluster, api) -> None:
+    done = faults.kill_pods(api, small("dev"), "chat-api", count=2)
+    assert [d.target for d in done] == ["chat/chat-api-v1-abc", "chat/chat-api-v2-def"]
+    deletes = [r for r in cluster.api.requests if r.method == "DELETE"]
+    assert [r.path for r in deletes] == ["/api/v1/namespaces/chat/pods/chat-api-v1-abc",
+                                         "/api/v1/namespaces/chat/pods/chat-api-v2-def"]
+    assert all(r.query["gracePeriodSeconds"] == ["0"] for r in deletes)
+    with pytest.raises(faults.FaultError, match="0 running pod"):
+        faults.kill_pods(api, small("dev"), "chat-api")
+
+
+def test_kill_redis_master_single(cluster, api) -> None:
+    done = faults.kill_redis_master(api, small("dev"))
+    assert done.target == "redis/redis-0" and done.action == "redis-master-crash"
+
+
+def test_cordon_drain_and_scale(cluster, api) -> None:
+    cluster.api.evict_refusals = 1           # a PodDisruptionBudget says no once
+    done = faults.drain(api, "k8s-worker-1", timeout=10, interval=0.05)
+    assert done.target == "twin-eco2-dev-worker" and done.detail == "3 pod(s) evicted"
+    node = cluster.api.get("", "Node", "", "twin-eco2-dev-worker")
+    assert node["spec"]["unschedulable"] is True
+    evictions = [r.path for r in cluster.api.requests if r.method == "POST"]
+    assert evictions.count("/api/v1/namespaces/chat/pods/chat-api-v1-abc/eviction") == 2
+    assert not any("kindnet" in p for p in evictions)   # DaemonSet pods stay
+    faults.scale(api, small("dev"), "chat-api", 3)
+    scale = [r for r in cluster.api.requests if r.path.endswith("/scale")]
+    assert scale[0].path == "/apis/apps/v1/namespaces/chat/deployments/chat-api-v1/scale"
+    assert cluster.api.get("apps", "Deployment", "chat", "chat-api-v1")["spec"]["replicas"] == 3
