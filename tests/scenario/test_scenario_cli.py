@@ -62,9 +62,20 @@ def test_exit_codes_for_bad_input_and_missing_backend(write_scenario, tmp_path, 
     bad = write_scenario("name: x\nduration: 10s\nchecks: [{name: y, metric: nope, max: 1}]\n")
     assert twin("run", str(bad), monkeypatch=monkeypatch) == 2
     assert f"{bad}:6:20: checks.y.metric: 'nope' is not a metric" in capsys.readouterr().err
+    from twin.scenario.runner import _REGISTERED, BackendMissing, register_backend
+
+    def missing():
+        raise BackendMissing("redis-server not found", "make servers")
+
+    register_backend("gone", missing)
     good = write_scenario(CRASH, "good.yaml")
-    assert twin("run", str(good), "--backend", "kind", monkeypatch=monkeypatch) == 3
-    assert "cannot run: the kind backend" in capsys.readouterr().err
+    try:
+        assert twin("run", str(good), "--backend", "gone", monkeypatch=monkeypatch) == 3
+        assert "cannot run: redis-server not found\nmake servers" in capsys.readouterr().err
+        assert twin("run", str(good), "--backend", "nosuch", monkeypatch=monkeypatch) == 3
+        assert "no backend named 'nosuch'" in capsys.readouterr().err
+    finally:
+        _REGISTERED.pop("gone", None)
 
 
 def test_all_held_exits_0(write_scenario, fake_backend, monkeypatch) -> None:

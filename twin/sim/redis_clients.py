@@ -111,7 +111,8 @@ class RedisClients:
         srv, error = self._server_for(client)
         if error is None:
             side = self._side(client)
-            res = self.group.write(srv, side) if write else self.group.read(srv, side)
+            res = (self.group.write(client_side=side, target=srv) if write
+                   else self.group.read(client_side=side, target=srv))
             if res.ok:
                 return True
             error = res.error or REFUSED
