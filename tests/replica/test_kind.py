@@ -166,3 +166,26 @@ def test_twin_up_twice_then_down_with_fake_tools_and_api(tools: Path, monkeypatc
         assert commands(tools / "commands.log")[-1] == [
             "kind", "delete", "cluster", "--name", "twin-eco2-dev", "--kubeconfig", str(state / "kubeconfig")]
     assert user_kubeconfig.read_text() == "apiVersion: v1\nkind: Config\ncurrent-context: work\n"
+
+
+def test_memory_need_counts_nodes_pods_hpa_minimum_and_sidecars() -> None:
+    cfg = {"nodes": [{"role": "control-plane"}, {"role": "worker"}]}
+    ns = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "a", "labels": {"istio-injection": "enabled"}}}
+
+    def deploy(name: str, image: str, memory: str, replicas: int | None) -> dict:
+        spec = {"template": {"spec": {"containers": [
+            {"name": "c", "image": image, "resources": {"requests": {"memory": memory}}}]}}}
+        if replicas is not None:
+            spec["replicas"] = replicas
+        return {"kind": "Deployment", "metadata": {"name": name, "namespace": "a"}, "spec": spec}
+
+    hpa = {"kind": "HorizontalPodAutoscaler", "metadata": {"name": "api", "namespace": "a"},
+           "spec": {"scaleTargetRef": {"name": "api"}, "minReplicas": 3}}
+    objects = [ns, hpa, deploy("api", "eco2-twin/standin:0.1.0", "256Mi", None),
+               deploy("real", "example/app:1", "100Mi", 2)]
+    mib = 2**20
+    base = 1024 * mib + 300 * mib
+    # stand-in: min(256Mi request, 64Mi resident) x HPA min 3; real image: its request x 2
+    assert kind.memory_need(cfg, objects, istio=False) == base + 3 * 64 * mib + 2 * 100 * mib
+    assert kind.memory_need(cfg, objects, istio=True) == (base + 1024 * mib + 3 * (64 + 64) * mib
+                                                           + 2 * (100 + 64) * mib)

@@ -143,13 +143,18 @@ def memory_available(meminfo: Path = Path("/proc/meminfo")) -> int:
 
 
 NODE_OVERHEAD = {"control-plane": 1024 * 2**20, "worker": 300 * 2**20}
-SIDECAR_MEMORY = 128 * 2**20
+SIDECAR_MEMORY = 64 * 2**20
 ISTIO_MEMORY = 1024 * 2**20
+RESIDENT = {"eco2-twin/standin": 64 * 2**20, "redis": 32 * 2**20, "postgres": 128 * 2**20,
+            "rabbitmq": 256 * 2**20, "registry.k8s.io/metrics-server/metrics-server": 64 * 2**20}
+"""What a container of these images really holds, roughly: kind reserves nothing
+for requests, so the need is resident memory, capped by the request."""
 
 
 def memory_need(kind_config: dict[str, Any], objects: list[dict[str, Any]], istio: bool) -> int:
-    """Bytes the replica asks for: pod memory requests (HPA minimum where one
-    owns replicas), sidecars in injected namespaces, kind nodes themselves, Istio."""
+    """Bytes the replica needs: kind nodes themselves, Istio, and per pod (HPA
+    minimum where one owns replicas) what its containers hold (at most their
+    memory request), plus a sidecar in injected namespaces."""
     from twin.model.units import parse_memory
 
     injected = {o["metadata"]["name"] for o in objects if o["kind"] == "Namespace"
@@ -163,8 +168,11 @@ def memory_need(kind_config: dict[str, Any], objects: list[dict[str, Any]], isti
             continue
         ns = o["metadata"].get("namespace", "")
         replicas = o["spec"].get("replicas", hpa_min.get((ns, o["metadata"]["name"]), 1))
-        pod = sum(parse_memory(c.get("resources", {}).get("requests", {}).get("memory", 0))
-                  for c in o["spec"]["template"]["spec"]["containers"])
+        pod = 0.0
+        for c in o["spec"]["template"]["spec"]["containers"]:
+            request = parse_memory(c.get("resources", {}).get("requests", {}).get("memory", 0))
+            resident = RESIDENT.get(c["image"].rsplit(":", 1)[0])
+            pod += min(request, resident) if resident and request else (resident or request)
         if istio and ns in injected:
             pod += SIDECAR_MEMORY
         total += replicas * pod
