@@ -127,7 +127,7 @@ MESSAGES: dict[str, dict[str, str]] = {
                           "insecureSkipVerify": "bool", "caCrl": "string"},
     # security/v1beta1/peer_authentication.proto
     "PeerAuthentication": {"selector": "WorkloadSelector", "mtls": "MutualTLS",
-                           "portLevelMtls": "{MutualTLS}"},
+                           "portLevelMtls": "{MutualTLS}", "portLevelTls": "{ServerTLSSettings}"},
     "MutualTLS": {"mode": "enum:UNSET|DISABLE|PERMISSIVE|STRICT"},
 }
 
