@@ -63,6 +63,13 @@ def _prune(data: Any, path: tuple, missing: bool) -> bool:
     return True
 
 
+def _order(last: tuple) -> tuple:
+    """Sort key of a path's last part: list indices and field names never compared."""
+    if not last:
+        return (0, 0, "")
+    return (1, last[0], "") if isinstance(last[0], int) else (2, 0, str(last[0]))
+
+
 def build_all(doc: Document, model: type[BaseModel]) -> tuple[Any | None, list[Problem]]:
     """Validate; on errors, prune them and go on, so that every problem shows at once."""
     import copy
@@ -86,7 +93,7 @@ def build_all(doc: Document, model: type[BaseModel]) -> tuple[Any | None, list[P
             paths = {(_real_path(data, tuple(err["loc"])), err["type"] == "missing")
                      for err in e.errors()}
             # deepest first, and list items from the back, so indices stay valid
-            for path, missing in sorted(paths, key=lambda p: (len(p[0]), p[0][-1:] if p[0] else ()),
+            for path, missing in sorted(paths, key=lambda p: (len(p[0]), _order(p[0][-1:])),
                                         reverse=True):
                 try:
                     if not _prune(data, path, missing):
