@@ -218,7 +218,7 @@ def test_schedule_respects_selectors_and_taints(prod: Topology) -> None:
         if pod.component.startswith("store/") and node is not None:
             assert node == "k8s-storage"
     assert not [n for n, node in placed.where.items() if node == "k8s-master"
-                and not placed.pods[n].controller == "DaemonSet"]
+                and placed.pods[n].controller != "DaemonSet"]
     for n in placed.nodes:
         cpu, mem = placed.requested[n.name]
         assert cpu <= n.cpu + 1e-9 and mem <= n.memory + 1e-9

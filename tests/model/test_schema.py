@@ -1,0 +1,60 @@
+"""JSON Schema for editors: the committed copies are current, and they judge files as the loader does."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+from ruamel.yaml import YAML
+
+from twin import schema
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("kind", sorted(schema.kinds()))
+def test_committed_schema_equals_the_generated_one(kind: str) -> None:
+    committed = schema.SCHEMA_DIR / f"{kind}.json"
+    assert committed.exists(), f"{committed} missing: run `python -m twin.schema` and commit it"
+    assert committed.read_text(encoding="utf-8") == schema.dumps(kind), (
+        f"{committed} is stale: run `python -m twin.schema` and commit it")
+
+
+@pytest.fixture(scope="module")
+def validator() -> jsonschema.Draft202012Validator:
+    data = json.loads((schema.SCHEMA_DIR / "topology.json").read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator.check_schema(data)
+    return jsonschema.Draft202012Validator(data)
+
+
+@pytest.mark.parametrize("name", ["eco2-base.yaml", "eco2-dev.yaml", "eco2-prod.yaml"])
+def test_eco2_files_pass_the_schema_and_point_to_it(validator: jsonschema.Validator, name: str) -> None:
+    text = (ROOT / "topologies" / name).read_text(encoding="utf-8")
+    assert text.startswith("# yaml-language-server: $schema=../twin/schemas/topology.json")
+    errors = list(validator.iter_errors(YAML(typ="safe", pure=True).load(text)))
+    assert errors == []
+
+
+def test_schema_flags_a_typo_and_a_bad_quantity(validator: jsonschema.Validator) -> None:
+    data = YAML(typ="safe", pure=True).load((ROOT / "topologies" / "eco2-base.yaml").read_text())
+    data["services"][0]["replcas"] = 2
+    data["stores"][0]["resources"]["requests"]["memory"] = "lots"
+    messages = [e.message for e in validator.iter_errors(data)]
+    assert any("replcas" in m for m in messages)
+    assert len(messages) >= 2
+
+
+def test_overlay_may_leave_out_required_fields_but_not_misspell(validator: jsonschema.Validator) -> None:
+    overlay = {"apiVersion": "twin.eco2/v1", "kind": "Topology", "extends": "eco2-base.yaml",
+               "pools": [{"name": "app", "nodes": [{"name": "k8s-worker-2", "$remove": True}]}]}
+    assert list(validator.iter_errors(overlay)) == []
+    overlay["pools"][0]["nodez"] = []
+    assert list(validator.iter_errors(overlay))
+    assert list(validator.iter_errors({"apiVersion": "twin.eco2/v1", "kind": "Topology"}))
+
+
+def test_unknown_kind_names_the_registered_ones() -> None:
+    with pytest.raises(KeyError, match="topology"):
+        schema.schema("nonsense")
