@@ -148,6 +148,8 @@ class Deployment:
         self.reconcile()
 
     def reconcile(self, startup: float | None = None) -> None:
+        if not self.cluster.controllers_running():
+            return  # kube-controller-manager is down: killed pods are not replaced
         live = self.live
         for _ in range(self.desired - len(live)):
             name = f"{self.name}-{self.ordinal}"
@@ -179,6 +181,9 @@ class Cluster:
         self.watchers: dict[str, list[Callable[[Pod, bool], None]]] = {}
         self.grace_period = grace_period
         self.toleration_seconds = toleration_seconds
+        self.control_plane: Any = None
+        """Set by the engine (twin.sim.node_lifecycle.ControlPlane): while it is down
+        nothing is created, scheduled or replaced."""
 
     # -------------------------------------------------------------- watchers
 
@@ -241,7 +246,19 @@ class Cluster:
             node.memory_requested -= pod.memory
         self._retry_pending()
 
+    def controllers_running(self) -> bool:
+        cp = self.control_plane
+        return cp is None or cp.available
+
+    def control_plane_restored(self) -> None:
+        """The controllers catch up: missing pods are created, Pending ones scheduled."""
+        for d in list(self.deployments.values()):
+            d.reconcile()
+        self._retry_pending()
+
     def _retry_pending(self) -> None:
+        if not self.controllers_running():
+            return  # no kube-scheduler
         for pod in list(self.pending):
             if pod.phase == PENDING and self._schedule(pod):
                 self.pending.remove(pod)

@@ -108,13 +108,11 @@ class Simulation:
         self.cluster.kill(self.component(pod if "/" in pod else f"pod/{pod}"), reason)
 
     def node_down(self, node: str) -> None:
-        name = node.rpartition("/")[2]
-        self.cluster.node_down(name)
-        for s in self.stores.values():
-            s.node_changed(False)
+        """Through the node lifecycle controller: grace, taint, eviction (FACTS.md)."""
+        self.node_lifecycle.node_down(node.rpartition("/")[2])
 
     def node_up(self, node: str) -> None:
-        self.cluster.node_up(node.rpartition("/")[2])
+        self.node_lifecycle.node_up(node.rpartition("/")[2])
 
     def run(self, progress: Callable[[float], None] | None = None, steps: int = 50):
         """Run to the end; returns the ReplicationResult."""
@@ -164,7 +162,26 @@ class Simulation:
             self.routes[r.name] = rt
         self._watch()
         self._deploy()
+        self._controllers()
         self._arrivals()
+
+    def _controllers(self) -> None:
+        """kube-controller-manager's node lifecycle and HPAs, and Patroni for PostgreSQL:
+        all stop while the control-plane node is down (FACTS.md)."""
+        from twin.sim import hpa, node_lifecycle, patroni
+
+        self.node_lifecycle = node_lifecycle.install(self)
+        self.control_plane = self.node_lifecycle.control_plane
+        self.cluster.control_plane = self.control_plane
+        self.hpas = hpa.install(self, self.control_plane)
+        self.postgres: dict[str, patroni.PostgresCluster] = {}
+        for s in self.topology.stores:
+            if isinstance(s, Postgres):
+                pg = patroni.PostgresCluster(self.env, s, self.emit,
+                                             self.streams(f"store/{s.name}/patroni"))
+                self.stores[s.name].use(pg)
+                pg.follow_nodes(self.node_lifecycle, self.cluster)
+                self.postgres[s.name] = pg
 
     def _compile(self, steps: list[Step], where: str, entry: MeshRoute | None = None) -> list:
         plans = []
@@ -195,6 +212,8 @@ class Simulation:
             if per_try is not None and p.timeout is not None:
                 per_try = min(per_try, p.timeout)
             p.per_try = per_try if per_try is not None else p.timeout
+            p.simple = (route.tries == 1 and p.timeout is None and p.per_try is None
+                        and route.fault is None)
             return p
         if field == "store":
             p = StorePlan(f, step.on_failure, fallback)
@@ -359,7 +378,7 @@ class Simulation:
         timeout = env.timeout
 
         def arrive(_ev: Any) -> None:
-            now = env.now
+            now = env._now
             if accept(now):
                 process(run_route(rt, Request(rt, now)))
             timeout(gap()).callbacks.append(arrive)

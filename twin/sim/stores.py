@@ -69,12 +69,16 @@ class Store:
         self.access = access
 
     def reachable(self, client: str) -> bool:
+        if not self.up:  # crashed: whatever the access model says
+            return False
         if self.access is not None:
             return self.access.reachable(client)
         p = self.primary
         return self.up and p is not None and p.reachable and p.alive
 
     def writable(self, client: str) -> bool:
+        if not self.up:
+            return False
         if self.access is not None:
             return self.access.writable(client)
         return self.reachable(client)

@@ -1,0 +1,78 @@
+"""The simulator against queueing theory (FACTS.md), on the example topologies.
+
+Tolerance for a mean: the larger of 5 % and three 95 % half-widths over
+independent replications. Customers are enough that a model off by a quarter
+(a wrong service rate, a second queue, LIFO order, a lost slot) fails.
+"""
+
+from __future__ import annotations
+
+import pytest
+from theory_helpers import assert_close, pod_metric, replications, topology, values
+
+from twin.capacity.theory import MMc, jackson, pollaczek_khinchine
+
+MU = 10.0  # one-service.yaml: exponential service time, mean 100 ms
+
+
+def one_service(c: int, lam: float, *sets: str):
+    return topology("one-service.yaml", f"services.api.concurrency={c}", f"routes.req.rate={lam}",
+                    *sets)
+
+
+def erlang_case(c: int, rho: float, customers: int, reps: int):
+    lam = rho * c * MU
+    duration = customers / lam
+    runs = replications(one_service(c, lam), duration, reps, warmup=duration * 0.05)
+    return MMc(lam, MU, c), runs
+
+
+def check_erlang(q: MMc, runs: list) -> None:
+    assert_close(pod_metric(runs, "api-0", "mean_wait"), q.wq, "mean wait Wq")
+    assert_close(pod_metric(runs, "api-0", "p_wait"), q.p_wait, "P(wait) = C(c, a)", sharp=0.15)
+    assert_close(pod_metric(runs, "api-0", "wait_p95"), q.wait_quantile(0.95),
+                 "p95 of the wait, from C(c,a) exp(-(c mu - lambda) t)")
+    assert_close(pod_metric(runs, "api-0", "mean_sojourn"), q.w, "sojourn W")
+    assert_close(values(runs, lambda r: r.routes["req"].latency.mean), q.w, "route latency")
+
+
+@pytest.mark.parametrize("c", [1, 2, 4])
+@pytest.mark.parametrize("rho", [0.5, 0.8])
+def test_erlang_c(c: int, rho: float) -> None:
+    q, runs = erlang_case(c, rho, customers=15_000 if rho < 0.7 else 30_000, reps=5)
+    check_erlang(q, runs)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("c", [1, 2, 4])
+def test_erlang_c_at_rho_0_9_with_a_million_customers(c: int) -> None:
+    q, runs = erlang_case(c, 0.9, customers=100_000, reps=10)
+    check_erlang(q, runs)
+
+
+def test_md1_against_pollaczek_khinchine() -> None:
+    lam = 7.0
+    topo = one_service(1, lam, "services.api.service_time={dist: constant, value: 100ms}")
+    duration = 30_000 / lam
+    runs = replications(topo, duration, 5, warmup=duration * 0.05)
+    wq = pollaczek_khinchine(lam, 0.1, 0.01)
+    assert_close(pod_metric(runs, "api-0", "mean_wait"), wq, "M/D/1 mean wait")
+    # exponential service would wait twice as long: the check can tell them apart
+    assert wq < MMc(lam, MU, 1).wq * 0.6
+
+
+def test_jackson_network_with_a_branch() -> None:
+    topo = topology("chain-with-branch.yaml")
+    gamma = 10.0
+    net = jackson([gamma, 0, 0], [[0, 0.4, 0.6], [0, 0, 1], [0, 0, 0]], [10.0, 1 / 0.15, 1 / 0.3],
+                  [2, 1, 4])
+    runs = replications(topo, 1500.0, 5, warmup=100.0)
+    for i, svc in enumerate(("a", "b", "c")):
+        assert_close(values(runs, lambda r, s=svc: r.workloads[s].throughput), net.rates[i],
+                     f"arrival rate at {svc}")
+        assert_close(values(runs, lambda r, s=svc: r.workloads[s].mean_sojourn), net.sojourn[i],
+                     f"sojourn at {svc}")
+        assert_close(values(runs, lambda r, s=svc: r.pods[f"{s}-0"].in_system), net.in_system[i],
+                     f"L at {svc}")
+    assert_close(values(runs, lambda r: r.routes["order"].latency.mean), net.response,
+                 "end-to-end W = sum L_i / gamma")
