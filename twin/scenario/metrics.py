@@ -24,7 +24,7 @@ COUNTERS = {
               "connection_errors", "reconnects"),
     "service": ("requests", "failed"),
     "worker": ("tasks", "failed"),
-    "queue": ("published", "dropped"),
+    "queue": ("published", "dropped", "requeued", "lost"),
 }
 GAUGES = {
     "route": ("in_flight",),

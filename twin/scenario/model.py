@@ -19,6 +19,8 @@ from twin.model.units import Duration, Rate, parse_duration
 ActionName = Literal[
     "kill-pod", "redis-master-crash", "redis-restart-empty", "sentinel-down",
     "partition", "node-down", "store-down", "scale",
+    "control-plane-down", "worker-crash", "broker-down", "rabbitmq-memory-alarm",
+    "postgres-primary-down", "external-slow", "external-rate-limit", "mesh-fault",
 ]
 
 # What each action needs (besides `at`) and what it may carry.
@@ -31,8 +33,18 @@ _ACTION_FIELDS: dict[str, tuple[set[str], set[str]]] = {
     "node-down": ({"target"}, {"for"}),
     "store-down": ({"target"}, {"for"}),
     "scale": ({"target", "replicas"}, set()),
+    # issue 6: nodes, control plane, workers, RabbitMQ, PostgreSQL, the LLM provider, the mesh
+    "control-plane-down": (set(), {"for"}),
+    "worker-crash": ({"target"}, {"count"}),
+    "broker-down": (set(), {"target", "for"}),
+    "rabbitmq-memory-alarm": (set(), {"target", "for"}),
+    "postgres-primary-down": (set(), {"target", "for"}),
+    "external-slow": ({"target", "factor"}, {"for"}),
+    "external-rate-limit": ({"target", "rate"}, {"for"}),
+    "mesh-fault": ({"target"}, {"delay", "abort_status", "percent", "for"}),
 }
-_OPTIONAL = {"target", "count", "for", "isolate", "replicas"}
+_OPTIONAL = {"target", "count", "for", "isolate", "replicas", "factor", "rate", "delay",
+             "abort_status", "percent"}
 
 _TIME = re.compile(r"^(?P<head>.*?)(?:\s*(?P<sign>[+-])\s*(?P<d>\d+(?:\.\d+)?\s*(?:ms|s|m|h)?))?$")
 _REF = re.compile(r"^(?P<ref>[a-z][a-z0-9-]*?)(?P<end>\.end)?$")
@@ -162,6 +174,15 @@ class Action(Strict):
     count: int | None = Field(default=None, ge=1)
     isolate: list[str] | None = Field(default=None, min_length=1)
     replicas: int | None = Field(default=None, ge=0)
+    factor: float | None = Field(default=None, gt=0,
+                                 description="external-slow: latency multiplier (10: ten times slower).")
+    rate: float | None = Field(default=None, gt=0,
+                               description="external-rate-limit: calls per second before 429s.")
+    delay: Duration | None = Field(default=None, gt=0, description="mesh-fault: injected delay.")
+    abort_status: int | None = Field(default=None, ge=200, le=599,
+                                     description="mesh-fault: injected HTTP status.")
+    percent: float | None = Field(default=None, ge=0, le=100,
+                                  description="mesh-fault: share of requests hit (default 100).")
 
     @field_validator("id")
     @classmethod
@@ -180,6 +201,8 @@ class Action(Strict):
             raise ValueError(f"{self.action} needs {', '.join(missing)}")
         if extra:
             raise ValueError(f"{self.action} takes no {', '.join(extra)}")
+        if self.action == "mesh-fault" and self.delay is None and self.abort_status is None:
+            raise ValueError("mesh-fault needs delay, abort_status or both")
         return self
 
     @property

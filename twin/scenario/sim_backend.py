@@ -206,6 +206,10 @@ def _act(sim, redis: dict, a: Action, topo: Topology) -> None:  # noqa: ANN001 -
         deps = [d for d in sim.cluster.deployments.values() if d.workload == name]
         if deps:
             deps[0].scale(a.replicas, "scenario")
+    else:
+        from twin.scenario import sim_faults
+
+        sim_faults.apply(sim, a, topo, later)
 
 
 def _cut_other_stores(sim, redis, a: Action, cut: set[str], CutAccess, later) -> None:  # noqa: ANN001,N803
@@ -290,8 +294,14 @@ class Recorder:
             kind = "worker" if w in sim.topology.workers else "service"
             ready = sum(1 for p in sim.cluster.pods if p.workload == w.name and p.phase == READY)
             self._gauge(f"{kind}/{w.name}.ready", ready)
+            self._gauge(f"{kind}/{w.name}.replicas", sum(
+                d.desired for d in sim.cluster.deployments.values() if d.workload == w.name))
         for name, q in sim.queues.items():
             self._gauge(f"queue/{name}.length", len(q.ready))
+            self._count(f"queue/{name}.published", q.published)
+            self._count(f"queue/{name}.dropped", q.dropped)
+            self._count(f"queue/{name}.requeued", q.requeued)
+            self._count(f"queue/{name}.lost", q.lost)
         for name, rc in self.redis.items():
             key = f"store/{name}"
             self._count(f"{key}.writes", rc.group.acknowledged + rc.write_errors)
@@ -304,6 +314,10 @@ class Recorder:
         for name, store in sim.stores.items():
             if name not in self.redis:
                 self._gauge(f"store/{name}.unavailable", 0.0 if store.reachable("report") else 1.0)
+            if store.max_connections:
+                self._gauge(f"store/{name}.connections", store.connections)
+        for name, node in sim.cluster.nodes.items():
+            self._gauge(f"node/{name}.ready", 1.0 if node.ready else 0.0)
 
     def run(self):
         env = self.sim.env
