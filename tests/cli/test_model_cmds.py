@@ -152,3 +152,37 @@ def test_schema_topology(runner: CliRunner) -> None:
     assert data["$schema"].startswith("https://json-schema.org/")
     r = run(runner, "schema", "nonsense")
     assert r.exit_code == 2 and "topology" in r.stderr
+
+
+def test_status_live_prints_what_the_replica_answers(runner: CliRunner,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from twin.replica import live
+
+    seen = []
+
+    def fake(topology: object) -> dict:
+        seen.append(topology.cluster.environment)
+        return {"cluster": {"server": "https://127.0.0.1:6443"},
+                "nodes": [{"name": "twin-eco2-dev-worker", "pool": "app", "taints": ["a", "b"]}],
+                "pods_by_tier": {"business-logic": 7}, "usage": None}
+
+    monkeypatch.setattr(live, "live_status", fake)
+    monkeypatch.chdir(ROOT)
+    r = run(runner, "status", "--live")
+    assert r.exit_code == 0, r.output
+    assert seen == ["dev"]  # --live defaults to the replica's topology, dev
+    assert "twin-eco2-dev-worker" in r.stdout and "a,b" in r.stdout
+    assert "business-logic: 7" in r.stdout and "not available" in r.stdout
+
+
+def test_domain_live_without_a_replica_exit_3(runner: CliRunner,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from twin.replica import kind, live
+
+    def missing(*_: object) -> dict:
+        raise kind.CannotRun("no replica of twin-eco2-dev is up", "run `twin up`")
+
+    monkeypatch.setattr(live, "live_domain", missing)
+    monkeypatch.chdir(ROOT)
+    r = run(runner, "domain", "chat", "--live")
+    assert r.exit_code == 3 and "no replica" in r.stderr and "twin up" in r.stderr

@@ -18,7 +18,9 @@ from twin.cli import common
 from twin.model.errors import ModelError, Problem
 from twin.model.units import format_cpu, format_memory
 
-TopologyOpt = Annotated[Path, typer.Option("--topology", "-t", help="Topology file.")]
+TopologyOpt = Annotated[Path | None, typer.Option(
+    "--topology", "-t", help="Topology file [default: topologies/eco2-prod.yaml; with --live, "
+    "eco2-dev.yaml, the replica's].")]
 SetOpt = Annotated[list[str] | None, typer.Option(
     "--set", help="PATH=VALUE override, e.g. services.chat-api.replicas=4 (repeatable).")]
 LiveOpt = Annotated[bool, typer.Option("--live", help="Ask the running kind replica instead.")]
@@ -48,16 +50,48 @@ def _say(line: str = "", style: str | None = None) -> None:
 
 
 def _live(function: str, *args: Any) -> None:
+    """Ask the running replica (twin.replica.live) and print what it answers."""
     try:
         from twin.replica import live
+        from twin.replica.kind import CannotRun
     except ImportError:
         _exit(common.cannot_run(
             "the live view of the replica (twin.replica.live) is not available in this build",
             "Drop --live to see the model, or update the twin; the replica itself starts with "
             "`twin up`."))
-    result = getattr(live, function)(*args)
-    if result is not None:
-        common.out.print(result)
+    try:
+        result = getattr(live, function)(*args)
+    except CannotRun as e:
+        _exit(common.cannot_run(e.what, e.how))
+    _print_data(result)
+
+
+def _print_data(data: Any) -> None:
+    """Plain data as sections: lists of records as tables, mappings as key/value rows."""
+    if not isinstance(data, dict):
+        common.out.print(data)
+        return
+    for section, value in data.items():
+        _say()
+        _say(f"=== {section.replace('_', ' ').title()} ===", "bold")
+        if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            table = _table(*value[0].keys())
+            for row in value:
+                table.add_row(*(_cell(row.get(k)) for k in value[0]))
+            common.out.print(table)
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                _say(f"{k}: {_cell(v)}")
+        elif isinstance(value, list) and not value:
+            _say("No resources found.")
+        else:
+            _say(_cell(value) if value is not None else "not available")
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, list):
+        return ",".join(str(v) for v in value)
+    return "" if value is None else str(value)
 
 
 def _labels(labels: dict[str, str]) -> str:
@@ -104,9 +138,9 @@ def validate(files: Annotated[list[Path], typer.Argument(help="Topology, scenari
 # --------------------------------------------------------------------- status
 
 
-def status(topology: TopologyOpt = common.DEFAULT_TOPOLOGY, set_: SetOpt = None,
-           live: LiveOpt = False) -> None:
+def status(topology: TopologyOpt = None, set_: SetOpt = None, live: LiveOpt = False) -> None:
     """The document's cluster-status.sh: cluster, nodes, namespaces by tier, pods by tier."""
+    topology = topology or (common.DEV_TOPOLOGY if live else common.DEFAULT_TOPOLOGY)
     topo = _load(topology, set_)
     if live:
         _live("live_status", topo)
@@ -183,9 +217,9 @@ def status(topology: TopologyOpt = common.DEFAULT_TOPOLOGY, set_: SetOpt = None,
 
 
 def domain(name: Annotated[str, typer.Argument(help="Domain label, e.g. chat.")] = "chat",
-           topology: TopologyOpt = common.DEFAULT_TOPOLOGY, set_: SetOpt = None,
-           live: LiveOpt = False) -> None:
+           topology: TopologyOpt = None, set_: SetOpt = None, live: LiveOpt = False) -> None:
     """The document's domain-check.sh: a domain's API and worker pods, services and config."""
+    topology = topology or (common.DEV_TOPOLOGY if live else common.DEFAULT_TOPOLOGY)
     topo = _load(topology, set_)
     domains = sorted({ns.domain for ns in topo.namespaces if ns.domain})
     if name not in domains:
@@ -295,7 +329,7 @@ def _config(topo: Any, spaces: set[str]) -> list[str]:
 
 
 def graph(
-    topology: TopologyOpt = common.DEFAULT_TOPOLOGY,
+    topology: TopologyOpt = None,
     set_: SetOpt = None,
     blast_radius: Annotated[str | None, typer.Option(
         "--blast-radius", help="KIND/NAME or a unique NAME: what its loss takes down.")] = None,
@@ -308,7 +342,7 @@ def graph(
 
     if fmt not in ("text", "json", "dot"):
         _exit(common.bad_input(ModelError([Problem("--format", 0, 0, "", "use text, json or dot")])))
-    topo = _load(topology, set_)
+    topo = _load(topology or common.DEFAULT_TOPOLOGY, set_)
     try:
         if blast_radius is not None:
             br = deps.blast_radius(topo, blast_radius)
