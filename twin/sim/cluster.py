@@ -222,6 +222,9 @@ class Cluster:
 
     def _start(self, pod: Pod, startup: float) -> None:
         pod.phase = STARTING
+        if pod.node is not None and not pod.node.reachable:
+            pod.reachable = False  # bound to a node whose kubelet is gone: it never starts
+            return
         if startup <= 0:
             self._ready(pod)
             return
