@@ -66,9 +66,9 @@ def test_prod_at_nominal_load_runs_clean(prod_run) -> None:
 
 def test_same_seed_gives_byte_identical_result_json() -> None:
     topo = load_topology(PROD)
-    a = result_json(run_replications(topo, {"chat": 4}, 120.0, seed=5, replications=2))
-    b = result_json(run_replications(topo, {"chat": 4}, 120.0, seed=5, replications=2))
-    c = result_json(run_replications(topo, {"chat": 4}, 120.0, seed=6, replications=2))
+    a = result_json(run_replications(topo, {"chat": 4}, 60.0, seed=5, replications=2))
+    b = result_json(run_replications(topo, {"chat": 4}, 60.0, seed=5, replications=2))
+    c = result_json(run_replications(topo, {"chat": 4}, 60.0, seed=6, replications=2))
     assert a == b
     assert a != c
 

@@ -1,4 +1,8 @@
-"""The JSON Schema of result.json, for editors and for validating results."""
+"""The JSON Schema of result.json, for editors and for validating results.
+
+The committed copy is twin/schemas/result.json; a test keeps it equal to what
+`result_schema_text()` generates (regenerate: `python -m twin.result.schema`).
+"""
 
 from __future__ import annotations
 
@@ -17,3 +21,9 @@ def result_schema() -> dict[str, Any]:
 
 def result_schema_text() -> str:
     return json.dumps(result_schema(), indent=2, sort_keys=True) + "\n"
+
+
+if __name__ == "__main__":
+    from pathlib import Path
+
+    (Path(__file__).parents[1] / "schemas" / "result.json").write_text(result_schema_text())
