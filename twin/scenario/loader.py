@@ -129,7 +129,13 @@ def _names(scn: Scenario, doc: Document, topo: Topology) -> list[Problem]:
     wants = {"kill-pod": ("service", "worker"), "scale": ("service", "worker"),
              "node-down": ("node",), "store-down": ("store",),
              "redis-master-crash": ("store",), "redis-restart-empty": ("store",),
-             "sentinel-down": ("store",), "partition": ("store",)}
+             "sentinel-down": ("store",), "partition": ("store",),
+             "worker-crash": ("worker",), "broker-down": ("store",),
+             "rabbitmq-memory-alarm": ("store",), "postgres-primary-down": ("store",),
+             "external-slow": ("external",), "external-rate-limit": ("external",),
+             "mesh-fault": ("service",)}
+    kinds = {"broker-down": "rabbitmq", "rabbitmq-memory-alarm": "rabbitmq",
+             "postgres-primary-down": "postgres"}
     for i, a in enumerate(scn.timeline):
         if a.target is None:
             if a.action.startswith(("redis-", "sentinel-")) and redis_store(topo, None) is None:
@@ -145,7 +151,10 @@ def _names(scn: Scenario, doc: Document, topo: Topology) -> list[Problem]:
             problems.append(doc.problem(("timeline", i, "target"),
                                         f"{a.action} acts on {' or '.join(wants[a.action])}, not {comp.key}"))
             continue
-        if a.action.startswith(("redis-", "sentinel-")) and not isinstance(comp.obj, Redis):
+        if a.action in kinds and getattr(comp.obj, "kind", None) != kinds[a.action]:
+            problems.append(doc.problem(("timeline", i, "target"),
+                                        f"{a.action} acts on a {kinds[a.action]} store, not {comp.key}"))
+        elif a.action.startswith(("redis-", "sentinel-")) and not isinstance(comp.obj, Redis):
             problems.append(doc.problem(("timeline", i, "target"), f"{comp.key} is not a Redis store"))
         elif a.action == "sentinel-down" and comp.obj.mode != "sentinel":
             problems.append(doc.problem(("timeline", i, "target"), f"{comp.key} runs no Sentinel"))
