@@ -54,7 +54,7 @@ def test_five_mistakes_give_exactly_five_errors_with_files_and_lines(five: tuple
     assert sorted(got) == sorted([
         ("base.yaml", _line(base, "replcas"), "services.auth-api.replcas"),
         ("base.yaml", _line(base, "port: 80000"), "services.chat-api.port"),
-        ("base.yaml", _line(base, "postgress"), "routes.login.steps.0.steps.postgress.store"),
+        ("base.yaml", _line(base, "postgress"), "routes.login.steps.0.steps.0.store"),
         ("base.yaml", _line(base, "K8s_Storage"), "pools.data.nodes.K8s_Storage.name"),
         ("overlay.yaml", 6, "services.chat-api.replicas"),
     ])

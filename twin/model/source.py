@@ -140,24 +140,29 @@ def parse_yaml(text: str, file: str) -> Node:
 
 
 MERGE_KEYS = ("name", "store")  # lists of items with one of these merge item by item
+CLIENT_LISTS = ("clients",)  # `store` identifies items only in a workload's clients
 
 
-def _merge_key(items: list[Node]) -> str | None:
-    for key in MERGE_KEYS:
+def _keys(parent: object) -> tuple[str, ...]:
+    return MERGE_KEYS if parent in CLIENT_LISTS else MERGE_KEYS[:1]
+
+
+def _merge_key(items: list[Node], parent: object = None) -> str | None:
+    for key in _keys(parent):
         if all(isinstance(i.value, dict) and key in i.value and isinstance(i.value[key].value, str)
                for i in items):
             return key
     return None
 
 
-def merge(base: Node, over: Node) -> Node:
+def merge(base: Node, over: Node, parent: object = None) -> Node:
     """Overlay merge: mappings merge, lists of named items merge by name, else replace."""
     if isinstance(base.value, dict) and isinstance(over.value, dict):
         out = dict(base.value)
         for key, val in over.value.items():
-            out[key] = merge(out[key], val) if key in out else val
+            out[key] = merge(out[key], val, key) if key in out else val
         return Node(out, base.pos)
-    key = _merge_key(base.value + over.value) \
+    key = _merge_key(base.value + over.value, parent) \
         if isinstance(base.value, list) and isinstance(over.value, list) and over.value else None
     if key is not None:
         items = list(base.value)
@@ -287,7 +292,7 @@ def apply_overrides(root: Node, overrides: list[tuple[str, Any, Pos]]) -> Node:
     return root
 
 
-def _set(node: Node, parts: list[str], value: Node, pos: Pos) -> None:
+def _set(node: Node, parts: list[str], value: Node, pos: Pos, parent: object = None) -> None:
     for i, part in enumerate(parts):
         last = i == len(parts) - 1
         if isinstance(node.value, dict):
@@ -298,17 +303,18 @@ def _set(node: Node, parts: list[str], value: Node, pos: Pos) -> None:
                     if j == len(parts):
                         node.value[key] = value
                         return
-                    _set(node.value[key], parts[j:], value, pos)
+                    _set(node.value[key], parts[j:], value, pos, key)
                     return
             if last:
                 node.value[part] = value
                 return
             node.value[part] = Node({}, pos)
             node = node.value[part]
+            parent = part
         elif isinstance(node.value, list):
             match = [n for n, item in enumerate(node.value)
                      if isinstance(item.value, dict) and any(
-                         k in item.value and item.value[k].value == part for k in MERGE_KEYS)]
+                         k in item.value and item.value[k].value == part for k in _keys(parent))]
             if not match and part.isdigit() and int(part) < len(node.value):
                 match = [int(part)]
             if not match:
@@ -320,6 +326,7 @@ def _set(node: Node, parts: list[str], value: Node, pos: Pos) -> None:
                 node.value[match[0]] = value
                 return
             node = node.value[match[0]]
+            parent = None
         else:
             raise KeyError(f"{'.'.join(parts[:i])} is a value, not a mapping or list")
 
@@ -346,13 +353,15 @@ def field_path(data: Any, path: tuple) -> str:
     """`services.chat-api.replicas` rather than `services.3.replicas`."""
     parts = []
     cur = data
+    prev: object = None
     for part in path:
         if isinstance(cur, list) and isinstance(part, int) and part < len(cur):
             item = cur[part]
-            name = next((item[k] for k in MERGE_KEYS if isinstance(item, dict) and k in item), None)
+            name = next((item[k] for k in _keys(prev) if isinstance(item, dict) and k in item), None)
             parts.append(str(name) if isinstance(name, str) else str(part))
             cur = item
         else:
             parts.append(str(part))
             cur = cur.get(part) if isinstance(cur, dict) else None
+        prev = part
     return ".".join(parts)
