@@ -93,3 +93,24 @@ def test_load_profiles_shape_the_arrivals() -> None:
     closed = Simulation(topo, ["req=users:10:think=1s"], duration=500.0, seed=1).run()
     # 10 users, 1 s think, 0.1 s service: X = 10 / (1 + 0.1)
     assert abs(closed.routes["req"].throughput - 10 / 1.1) < 0.5
+
+
+def test_external_rate_limit_answers_429_and_queue_limits_refuse() -> None:
+    topo = load_topology(ROOT / "topologies/eco2-dev.yaml", sets=[
+        "externals.llm.rate_limit=5/s",
+        "stores.rabbitmq.queues.chat-tasks.max_length=50",
+        "stores.rabbitmq.queues.chat-tasks.overflow=reject-publish"])
+    run = Simulation(topo, {"chat": 12}, duration=60.0, seed=3).run()
+    chat = run.routes["chat"]
+    llm = run.externals["llm"]
+    # one chat-worker pod runs 4 tasks at once: the LLM sees at most ~4 / 2.8 s, under 5/s,
+    # so the queue fills first and refuses publishes
+    assert run.queues["chat-tasks"].rejected > 0
+    assert chat.errors.get("queue_full", 0) == run.queues["chat-tasks"].rejected
+    burst = Simulation(load_topology(ROOT / "topologies/eco2-dev.yaml", sets=[
+        "externals.llm.rate_limit=2/s", "workers.chat-worker.concurrency=64"]),
+        {"chat": 6}, duration=60.0, seed=3).run()
+    limited = burst.externals["llm"].errors.get("rate_limited", 0)
+    assert limited > 0.3 * burst.externals["llm"].calls
+    assert burst.routes["chat"].end_to_end_errors.get("rate_limited", 0) == limited
+    assert llm.calls > 0

@@ -74,3 +74,19 @@ def test_store_down_fails_the_steps_that_need_it() -> None:
     login = run.routes["login"]
     assert login.errors.get("store_down", 0) > 100  # 10 s of postgres reads failing
     assert [e.event for e in run.events if e.source == "store/postgres"] == ["StoreDown", "StoreUp"]
+
+
+def test_postgres_max_connections_against_every_pods_pool() -> None:
+    from theory_helpers import EXAMPLES
+
+    from twin.validate import load_topology
+
+    # prod's pools ask 165 connections; with 60 the pods that start last get none
+    topo = load_topology(EXAMPLES.parent / "eco2-prod.yaml",
+                         sets=["stores.postgres.max_connections=60"])
+    run = Simulation(topo, duration=60.0, seed=1).run()
+    assert run.stores["postgres"].connections == 60
+    refused = {e.source for e in run.events if e.event == "TooManyConnections"}
+    assert "pod/location-api-0" in refused and "pod/auth-api-0" not in refused
+    assert run.routes["location"].errors == {"connection_limit": run.routes["location"].completed}
+    assert run.routes["login"].errors == {}

@@ -178,7 +178,9 @@ class CallPlan(Plan):
         incarnation = pod.incarnation
         if pod.busy < pod.concurrency:
             pod.busy += 1
-            pod.wait.add(0.0)
+            wait = pod.wait  # Histogram.add(0.0), inlined: the common case
+            wait.count += 1
+            wait.zeros += 1
         else:
             ev = simpy.Event(env)
             pod.waiting.append(ev)
