@@ -296,6 +296,10 @@ class Recorder:
             self._gauge(f"{kind}/{w.name}.ready", ready)
             self._gauge(f"{kind}/{w.name}.replicas", sum(
                 d.desired for d in sim.cluster.deployments.values() if d.workload == w.name))
+            if kind == "service":  # tries sent to it through the mesh, retries included
+                self._count(f"service/{w.name}.requests", sum(
+                    r.attempts for r in sim.mesh.routes.values()
+                    if any(b.service == w.name for b in r.backends)))
         for name, q in sim.queues.items():
             self._gauge(f"queue/{name}.length", len(q.ready))
             self._count(f"queue/{name}.published", q.published)

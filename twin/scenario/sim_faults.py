@@ -135,7 +135,7 @@ def _mesh_fault(sim: Any, a: Action, topo: Topology, later: Later) -> None:
         for r, f in previous:
             r.fault = f
         sim.emit(sim.env.now, f"service/{service}", "FaultRemoved",
-                 f"{sum(r.attempts for r in routes) - tries} tries during the fault")
+                 f"{sum(r.attempts for r in routes) - tries} tries reached it during the fault")
 
     later(end)
 
