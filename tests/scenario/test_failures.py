@@ -144,3 +144,25 @@ timeline:
 """, encoding="utf-8")
     with pytest.raises(ModelError, match="rabbitmq"):
         load(path)
+
+
+def test_mesh_delay_injection_adds_its_delay_while_it_lasts(tmp_path: Path) -> None:
+    path = tmp_path / "delay.yaml"
+    path.write_text(f"""\
+apiVersion: twin.eco2/v1
+kind: Scenario
+name: delay
+topology: {ROOT / "topologies" / "eco2-prod.yaml"}
+duration: 60s
+load: {{rates: {{location: 5/s}}, only: true}}
+timeline:
+  - {{id: slow, at: 20s, action: mesh-fault, target: service/location-api, delay: 2s, for: 20s}}
+checks:
+  - {{name: fast before, metric: route/location.p50, window: 5s..slow, max: 0.5}}
+  - {{name: delayed, metric: route/location.p50, window: slow+3s..slow.end, range: [2, 2.5]}}
+  - {{name: fast after, metric: route/location.p50, window: slow.end+3s..end, max: 0.5}}
+""", encoding="utf-8")
+    from twin.scenario.runner import execute
+
+    run = execute(load(path))
+    assert run.passed, [(o.name, o.observed) for o in run.outcomes]
