@@ -6,7 +6,7 @@ STAMP   := $(VENV)/.installed
 TWIN    := $(BIN)/twin
 PYTEST  := $(BIN)/python -m pytest
 
-.PHONY: install demo test test-slow lint servers bench tui twin-up twin-down clean
+.PHONY: install demo test test-slow lint servers bench twin-up twin-down clean
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -41,9 +41,6 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
-
-tui: $(STAMP)
-	$(TWIN) tui
 
 twin-up: $(STAMP)
 	$(TWIN) up
