@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from twin.graph.naming import dns_name as fqdn
 from twin.model.topology import (
     DestinationRule,
     FaultInjection,
@@ -20,7 +21,7 @@ from twin.model.topology import (
     Topology,
     VirtualService,
 )
-from twin.render.meta import duration, fqdn, header, replica_only
+from twin.render.meta import duration, header, replica_only
 
 NETWORKING = "networking.istio.io/v1"
 SECURITY = "security.istio.io/v1"

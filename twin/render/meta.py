@@ -94,17 +94,6 @@ def duration(seconds: float) -> str:
     return f"{ms // 1000}s"
 
 
-def fqdn(topo: Topology, name: str) -> str:
-    """A model service or store name as its cluster DNS name; other hosts unchanged."""
-    svc = topo.service(name)
-    if svc is not None:
-        return f"{svc.name}.{svc.namespace}.svc.cluster.local"
-    store = topo.store(name)
-    if store is not None:
-        return f"{store.service}.{store.namespace}.svc.cluster.local"
-    return name
-
-
 def port_name(protocol: str, suffix: str) -> str:
     """Istio reads the protocol from the port name prefix (`http-`, `grpc-`, `tcp-`)."""
     return f"{protocol}-{suffix}"
