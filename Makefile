@@ -21,7 +21,7 @@ demo: $(STAMP)  ## the main job on the embedded simulator (no cluster needed)
 	$(TWIN) demo
 
 # Debian packages of the real servers that drills and calibration tests start on 127.0.0.1
-SERVER_PKGS := redis-server redis-sentinel
+SERVER_PKGS := redis-server redis-sentinel postgresql rabbitmq-server
 
 servers:  ## install the real servers (Redis, Redis Sentinel) from Debian's packages
 	@missing=""; for p in $(SERVER_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \

@@ -5,6 +5,11 @@ time, then do the route's steps in order (calls to other services, store
 operations, publishes, external waits), and answer 200, or fail as the model
 says (`error_rate`, `error_kind`). The route comes from the `x-twin-route`
 header (set on calls between stand-ins) or the path's prefix.
+
+A worker pod (mode worker) serves only /healthz here and consumes its queue
+(`amqp.py`), running per task its service time and the route's steps that
+the model places in it. PostgreSQL steps go through the pod's pool
+(`postgres.py`). /healthz reports the counters the tests and probes read.
 """
 
 from __future__ import annotations
@@ -19,6 +24,9 @@ import socket
 import sys
 import time
 from typing import Any
+
+from standin.amqp import Broker
+from standin.postgres import Postgres
 
 H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 Z99 = 2.3263478740408408
@@ -54,11 +62,15 @@ class StandIn:
     def __init__(self, config: dict[str, Any], seed: int | None = None):
         self.config = config
         pod = os.environ.get("POD_NAME", config["name"])
+        self.pod = pod
         self.rng = random.Random(seed if seed is not None else f"{pod}/{time.time_ns()}")
         self.slots = asyncio.Semaphore(config.get("concurrency", 8))
         self.served = 0
         self.failed = 0
         self._redis: dict[str, Any] = {}
+        self._pg: dict[str, Postgres] = {}
+        self._mq: dict[str, Broker] = {}
+        self._consumer: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------ routes
     def route_for(self, path: str, header: str | None) -> tuple[str | None, list[dict[str, Any]]]:
@@ -98,14 +110,15 @@ class StandIn:
         for step in steps:
             try:
                 await self.run_step(step, route)
-            except StepFailed:
+            except (TimeoutError, StepFailed) as e:
                 if step.get("on_failure", "fail") == "fail":
-                    raise
+                    raise StepFailed(str(e) or f"step timed out after {step.get('timeout')} s") from None
 
     async def run_step(self, step: dict[str, Any], route: str | None) -> None:
-        if step.get("service_time"):
-            await asyncio.sleep(sample(step["service_time"], self.rng))
         timeout = step.get("timeout")
+        is_store = "store" in step and "publish" not in step
+        if step.get("service_time") and not is_store:
+            await asyncio.sleep(sample(step["service_time"], self.rng))
         if "branch" in step:
             u, acc = self.rng.random(), 0.0
             for branch in step["branch"]:
@@ -116,9 +129,12 @@ class StandIn:
         elif "call" in step:
             await asyncio.wait_for(self.call(step["call"], step.get("route") or route or ""), timeout)
         elif "publish" in step:
-            await self.touch_store(step.get("store"), "publish")
+            await asyncio.wait_for(self.touch_store(step.get("store"), "publish", route=route,
+                                                    queue=step["publish"]), timeout or 10.0)
         elif "store" in step:
-            await asyncio.wait_for(self.touch_store(step["store"], step.get("op", "read")), timeout)
+            hold = sample(step.get("service_time"), self.rng)
+            await asyncio.wait_for(self.touch_store(step["store"], step.get("op") or "read", route=route,
+                                                    hold=hold, timeout=timeout), timeout)
         elif "external" in step:
             ext = self.config.get("externals", {}).get(step["external"], {})
             await asyncio.sleep(min(sample(ext.get("latency"), self.rng), ext.get("timeout") or 1e9))
@@ -150,21 +166,71 @@ class StandIn:
             raise StepFailed(f"call {target}: {status_line.decode(errors='replace').strip() or 'no answer'}")
 
     # ------------------------------------------------------------ stores
-    async def touch_store(self, name: str | None, op: str, key: str | None = None) -> None:
+    async def touch_store(self, name: str | None, op: str, key: str | None = None, route: str | None = None,
+                          hold: float = 0.0, queue: str | None = None, timeout: float | None = None) -> None:
         store = self.config.get("stores", {}).get(name or "")
         if store is None:
             return
         try:
             if store["kind"] == "redis":
+                if hold > 0:
+                    await asyncio.sleep(hold)
                 await self._redis_op(name, store, op, key)
             elif store["kind"] == "postgres":
-                await self._postgres_hello(store)
+                await self.postgres(name).op(op, route, hold, timeout)
             elif store["kind"] == "rabbitmq":
-                await self._amqp_hello(store)
+                await self.broker(name).publish(queue or "", route)
         except StepFailed:
             raise
-        except Exception as e:  # connection refused, timeouts, Redis errors
-            raise StepFailed(f"{name} {op}: {type(e).__name__}: {e}") from None
+        except Exception as e:  # connection refused, too many clients, pool timeout, nack, Redis errors
+            detail = str(e).strip().splitlines()[-1] if str(e).strip() else ""
+            raise StepFailed(f"{name} {op}: {type(e).__name__}: {detail}") from None
+
+    def postgres(self, name: str) -> Postgres:
+        if name not in self._pg:
+            self._pg[name] = Postgres({"name": name, **self.config["stores"][name]}, self.pod, self.rng)
+        return self._pg[name]
+
+    def broker(self, name: str) -> Broker:
+        if name not in self._mq:
+            self._mq[name] = Broker({"name": name, **self.config["stores"][name]}, self.pod)
+        return self._mq[name]
+
+    async def start(self) -> None:
+        """What a pod does when it starts: open its PostgreSQL pools; a worker starts consuming."""
+        for name, store in self.config.get("stores", {}).items():
+            if store["kind"] == "postgres":
+                await self.postgres(name).open()
+        queue = self.config.get("queue")
+        if self.config.get("mode") == "worker" and queue:
+            broker_name = next((n for n, s in self.config.get("stores", {}).items()
+                                if s["kind"] == "rabbitmq" and queue in s.get("queues", {})), None)
+            if broker_name is None:
+                broker_name = next((n for n, s in self.config.get("stores", {}).items()
+                                    if s["kind"] == "rabbitmq"), None)
+            if broker_name is not None:
+                cfg = self.config
+                self._consumer = asyncio.create_task(self.broker(broker_name).consume(
+                    queue, int(cfg.get("prefetch", 4)), int(cfg.get("concurrency", 4)),
+                    bool(cfg.get("acks_late", False)), self.run_task))
+
+    async def run_task(self, message: dict[str, Any]) -> None:
+        """One task on a worker: its own service time, then the route's steps that run here."""
+        route = message.get("route")
+        steps = self.config.get("routes", {}).get(route or "", {}).get("steps", [])
+        await asyncio.sleep(sample(self.config.get("service_time"), self.rng))
+        try:
+            await self.run_steps(steps, route)
+        except StepFailed:
+            self.failed += 1
+            raise
+        self.served += 1
+
+    def health(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"ok": True, "served": self.served, "failed": self.failed, "pod": self.pod}
+        out["stores"] = {n: p.stats() for n, p in self._pg.items()}
+        out["stores"].update({n: b.stats() for n, b in self._mq.items()})
+        return out
 
     def _redis_client(self, name: str, store: dict[str, Any]) -> Any:
         if name not in self._redis:
@@ -194,30 +260,6 @@ class StandIn:
         else:
             await r.set(key, str(time.time()), ex=600)
 
-    async def _postgres_hello(self, store: dict[str, Any]) -> None:
-        """An SSLRequest: a real server answers one byte, 'S' or 'N'."""
-        reader, writer = await asyncio.wait_for(asyncio.open_connection(store["host"], store["port"]), 2)
-        try:
-            writer.write((8).to_bytes(4, "big") + (80877103).to_bytes(4, "big"))
-            await writer.drain()
-            answer = await asyncio.wait_for(reader.read(1), 2)
-        finally:
-            writer.close()
-        if answer not in (b"S", b"N"):
-            raise StepFailed(f"postgres answered {answer!r}")
-
-    async def _amqp_hello(self, store: dict[str, Any]) -> None:
-        """The AMQP 0-9-1 protocol header: a broker answers with a method frame."""
-        reader, writer = await asyncio.wait_for(asyncio.open_connection(store["host"], store["port"]), 2)
-        try:
-            writer.write(b"AMQP\x00\x00\x09\x01")
-            await writer.drain()
-            answer = await asyncio.wait_for(reader.read(1), 2)
-        finally:
-            writer.close()
-        if answer != b"\x01":
-            raise StepFailed(f"rabbitmq answered {answer!r}")
-
     # -------------------------------------------------------------- wire
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -243,7 +285,7 @@ class StandIn:
         if length:
             await reader.readexactly(length)
         if path in ("/healthz", "/readyz"):
-            status, body = 200, {"ok": True, "served": self.served, "failed": self.failed}
+            status, body = 200, self.health()
         else:
             status, body = await self.serve_request(path, headers.get("x-twin-route"))
         keep = version == "HTTP/1.1" and headers.get("connection", "").lower() != "close"
@@ -302,6 +344,7 @@ def _lit(name: bytes, value: bytes) -> bytes:
 
 async def serve(config: dict[str, Any], host: str, port: int, ready: Any = None) -> None:
     standin = StandIn(config)
+    await standin.start()
     server = await asyncio.start_server(standin.handle, host, port, family=socket.AF_INET)
     bound = server.sockets[0].getsockname()
     print(f"stand-in {config['name']} {config.get('version', '')} ({config.get('mode', 'service')}, "

@@ -1,6 +1,7 @@
 """The stand-in service as a plain process on loopback: latency, errors, calls
-between stand-ins, gRPC answers, Redis (direct and through Sentinel),
-PostgreSQL and RabbitMQ handshakes, and the configs the renderer writes."""
+between stand-ins, gRPC answers, Redis (direct and through Sentinel), a
+refused PostgreSQL, and the configs the renderer writes (PostgreSQL and
+RabbitMQ against real servers: test_standin_stores.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -169,47 +169,15 @@ def test_redis_directly_and_through_sentinel(start, tmp_path: Path) -> None:
             p.wait(timeout=5)
 
 
-def _tcp_server(answer: bytes) -> tuple[int, threading.Event]:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen()
-    stop = threading.Event()
-
-    def loop() -> None:
-        sock.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                conn, _ = sock.accept()
-            except TimeoutError:
-                continue
-            with conn:
-                conn.recv(64)
-                conn.sendall(answer)
-        sock.close()
-
-    threading.Thread(target=loop, daemon=True).start()
-    return sock.getsockname()[1], stop
-
-
-def test_postgres_and_rabbitmq_handshakes_and_a_refused_store(start) -> None:
-    pg, stop_pg = _tcp_server(b"N")
-    mq, stop_mq = _tcp_server(b"\x01\x00\x00\x00\x00\x00\x10")
-    try:
-        s = start(_config("api", stores={
-            "postgres": {"kind": "postgres", "host": "127.0.0.1", "port": pg},
-            "rabbitmq": {"kind": "rabbitmq", "host": "127.0.0.1", "port": mq},
-            "gone": {"kind": "postgres", "host": "127.0.0.1", "port": _free_port()},
-        }, routes={
-            "ok": {"match": "/ok", "steps": [{"store": "postgres", "op": "read"},
-                                             {"publish": "tasks", "store": "rabbitmq"}]},
-            "down": {"match": "/down", "steps": [{"store": "gone", "op": "read", "on_failure": "fail"}]},
-        }))
-        assert s.get("/ok")[0] == 200
-        status, body, _ = s.get("/down")
-        assert status == 502 and "gone read" in body["error"]
-    finally:
-        stop_pg.set()
-        stop_mq.set()
+def test_a_refused_postgres_fails_the_route_within_its_timeout(start) -> None:
+    s = start(_config("api", stores={"gone": {"kind": "postgres", "host": "127.0.0.1", "port": _free_port(),
+                                              "pool": 2}},
+                      routes={"down": {"match": "/down", "steps": [
+                          {"store": "gone", "op": "read", "timeout": 1.0, "on_failure": "fail"}]}}))
+    status, body, elapsed = s.get("/down")
+    assert status == 502 and "gone read" in body["error"] and "refused" in body["error"]
+    assert 0.8 < elapsed < 3.0
+    assert s.get("/healthz")[1]["stores"]["gone"]["connect_errors"] >= 1
 
 
 def test_every_rendered_standin_config_is_understood() -> None:

@@ -3,7 +3,9 @@
 Plain JSON the stand-in (`standin/`) reads at start: how long a request takes,
 how often it fails, and what it does per route (calls to other services by
 their cluster address, store operations, publishes, external waits), plus how
-to reach each store (Redis through Sentinel or a Service, as the model says).
+to reach each store (Redis through Sentinel or a Service, as the model says;
+PostgreSQL with the client's pool size; RabbitMQ with the model's queues), and
+for a worker its queue, prefetch multiplier and acks_late.
 """
 
 from __future__ import annotations
@@ -71,7 +73,7 @@ def _step(topo: Topology, step: Step, route: str) -> dict[str, Any]:
     return out
 
 
-def _store(topo: Topology, name: str, via: str, target: str) -> dict[str, Any] | None:
+def _store(topo: Topology, name: str, via: str, target: str, pool: int = 10) -> dict[str, Any] | None:
     store = topo.store(name)
     if store is None:
         return None
@@ -82,9 +84,14 @@ def _store(topo: Topology, name: str, via: str, target: str) -> dict[str, Any] |
         svc = store.service if target == "master" or store.mode == "single" else f"{store.name}-all"
         return {"kind": "redis", "via": "service", "host": _host(svc, store.namespace), "port": store.port}
     if isinstance(store, Postgres):
-        return {"kind": "postgres", "host": _host(store.service, store.namespace), "port": store.port}
+        # the replica's PostgreSQL trusts the pod network (no credentials in the repo)
+        return {"kind": "postgres", "host": _host(store.service, store.namespace), "port": store.port,
+                "pool": pool, "database": "postgres", "user": "postgres"}
     if isinstance(store, RabbitMQ):
-        return {"kind": "rabbitmq", "host": _host(store.service, store.namespace), "port": store.port}
+        # the image's default user (loopback_users = none in the replica)
+        return {"kind": "rabbitmq", "host": _host(store.service, store.namespace), "port": store.port,
+                "user": "guest", "password": "guest", "vhost": "/", "heartbeat": store.heartbeat,
+                "queues": {q.name: q.model_dump(exclude={"name"}, exclude_none=True) for q in store.queues}}
     return None
 
 
@@ -103,7 +110,7 @@ def config(topo: Topology, graph: CallGraph, wl: Workload, version: Version | No
         }
     stores: dict[str, Any] = {}
     for client in wl.clients:
-        found = _store(topo, client.store, client.via, client.target)
+        found = _store(topo, client.store, client.via, client.target, client.pool)
         if found is not None:
             stores[client.store] = found
     used = {s["store"] for r in routes.values() for s in _flat(r["steps"]) if s.get("store")}
@@ -131,6 +138,7 @@ def config(topo: Topology, graph: CallGraph, wl: Workload, version: Version | No
         "stores": stores,
         "externals": externals,
         "queue": wl.queue if isinstance(wl, Worker) else None,
+        **({"prefetch": wl.prefetch, "acks_late": wl.acks_late} if isinstance(wl, Worker) else {}),
     }
 
 
