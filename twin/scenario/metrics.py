@@ -21,7 +21,8 @@ from twin.model.topology import Topology
 COUNTERS = {
     "route": ("requests", "failed", "turns_incomplete", "events_lost", "events_duplicated"),
     "store": ("writes", "write_errors", "writes_lost", "reads", "read_errors", "readonly_errors",
-              "connection_errors", "reconnects"),
+              "connection_errors", "reconnects", "connections_opened", "sentinel_queries",
+              "subscriptions_dropped"),
     "service": ("requests", "failed"),
     "worker": ("tasks", "failed"),
     "queue": ("published", "dropped", "requeued", "lost"),

@@ -229,6 +229,12 @@ def _cut_other_stores(sim, redis, a: Action, cut: set[str], CutAccess, later) ->
 # ---------------------------------------------------------------- recorder
 
 
+def _emits(steps: list) -> bool:
+    """Does a route send SSE events (an `emit` step anywhere in it)?"""
+    return any(st.emit is not None or _emits(st.steps) or _emits(st.fallback)
+               or any(_emits(b.steps) for b in st.branch or []) for st in steps)
+
+
 class Recorder:
     """Per bucket: deltas of the core's cumulative meters, and gauges sampled."""
 
@@ -243,6 +249,7 @@ class Recorder:
         self.prev: dict[str, float] = {}
         self.prev_hist: dict[str, tuple] = {}
         self.i = 0
+        self.emitting = {r.name for r in sim.topology.routes if _emits(r.steps)}
 
     def _count(self, key: str, total: float) -> None:
         prev = self.prev.get(key, 0.0)
@@ -286,6 +293,9 @@ class Recorder:
             self._count(f"{key}.failed", sum(rt.errors.values()))
             if rt.asynchronous:
                 self._count(f"{key}.turns_incomplete", sum(rt.e2e_errors.values()))
+            if name in self.emitting:
+                self._count(f"{key}.events_lost", rt.events_lost)
+                self._count(f"{key}.events_duplicated", rt.events_duplicated)
             self._gauge(f"{key}.in_flight", rt.inflight.n)
             self._hist(f"{key}.latency", rt.latency)
         from twin.sim.cluster import READY
@@ -314,6 +324,9 @@ class Recorder:
             self._count(f"{key}.connection_errors",
                         rc.errors.get("refused", 0) + rc.errors.get("timeout", 0))
             self._count(f"{key}.reconnects", rc.reconnects)
+            self._count(f"{key}.connections_opened", rc.connections_opened)
+            self._count(f"{key}.sentinel_queries", rc.sentinel_queries)
+            self._count(f"{key}.subscriptions_dropped", rc.subscriptions_dropped)
             self._gauge(f"{key}.write_failing", 1.0 if rc.write_failing else 0.0)
         for name, store in sim.stores.items():
             if name not in self.redis:

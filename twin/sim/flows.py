@@ -10,7 +10,7 @@ of its failure; `pod` is the pod the step runs in (None at the gateway).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import simpy
 
@@ -70,6 +70,8 @@ class RouteRuntime:
         self.e2e_errors: dict[str, int] = {}
         self.degraded = 0
         self.iv_errors = 0
+        self.events_lost = 0        # SSE events that never reached the user's stream
+        self.events_duplicated = 0  # SSE events delivered twice (stream entries redelivered)
 
 
 class Plan:
@@ -284,8 +286,10 @@ class EmitPlan(Plan):
                 err = yield from flows.store_op(self.first, True, pod, None, None, None)
                 if err is not None:
                     return err
+            log = flows.event_logs.get(self.first.name) if self.first is not None else None
+            entry = log.added(pod, req) if log is not None else None
             req.pending += 1
-            env.process(flows.deliver(req, self))
+            env.process(flows.deliver(req, self, entry))
         return None
 
 
@@ -309,6 +313,11 @@ class Flows:
         self.connect_timeout = 10.0
         self.streams_open = Level()
         self.on_e2e: Callable[[Request, str | None], None] = lambda req, err: None
+        # by store name: Redis Streams and Pub/Sub as the store's clients see them
+        # (twin.sim.redis_clients.EventLog: added, read, heard, acked), and the time
+        # a client's operations wait behind its server's reconnect work
+        self.event_logs: dict[str, Any] = {}
+        self.stalls: dict[str, Callable[[str], float]] = {}
 
     def run_steps(self, req: Request, plans: list, pod: Pod | None):
         for p in plans:
@@ -379,6 +388,11 @@ class Flows:
         if not (store.writable(client) if write else store.reachable(client)):
             store.errors[STORE_DOWN] = store.errors.get(STORE_DOWN, 0) + 1
             return STORE_DOWN
+        stall = self.stalls.get(store.name)
+        if stall is not None:
+            wait = stall(client)
+            if wait > 0:
+                yield env.timeout(wait)
         pool = pod.pools.get(store.name) if pod is not None else None
         if pool is not None:
             if pool[0] == 0:
@@ -474,24 +488,46 @@ class Flows:
             else:
                 pod.busy -= 1
 
-    def deliver(self, req: Request, plan: EmitPlan):
-        """One event from the stream to the user: the remaining hops, then the stream's pod."""
+    def deliver(self, req: Request, plan: EmitPlan, entry: Any = None):
+        """One event from the stream to the user: the remaining hops, then the stream's pod.
+        With an event log: the router reads the stream entry (gone if a promoted replica
+        never had it), PUBLISHes it and XACKs it; only a live subscription hears it."""
         pod: Pod | None = None
+        log = self.event_logs.get(plan.first.name) if entry is not None else None
+        published: tuple | None = None
         for kind, hop in plan.hops:
             if kind == "store":
                 err = yield from self.store_op(hop, True, pod, None, None, None)
+                if err is None and log is not None:
+                    published = (pod, self.env.now)
+                    log.acked(entry, pod)
             else:
                 pod = hop.pick()
-                err = causes.NO_ENDPOINT if pod is None else (yield from self.work(pod, hop.hop))
+                if pod is not None and log is not None and not log.read(entry):
+                    err = causes.MESSAGE_LOST
+                else:
+                    err = causes.NO_ENDPOINT if pod is None else (yield from self.work(pod, hop.hop))
             if err is not None:
-                self.settle(req, err)
+                self._undelivered(req, entry, log, err)
                 return
         target = req.stream_pod
         if target is None or not target.alive:
             target = plan.target.pick()
+        if published is not None and target is not None and not log.heard(published[0], target,
+                                                                          published[1]):
+            self._undelivered(req, entry, log, causes.MESSAGE_LOST)
+            return
         err = causes.NO_ENDPOINT if target is None else (yield from self.work(target, plan.target.hop))
         if err is None:
             req.last = self.env.now
+        else:
+            req.route.events_lost += 1
+        self.settle(req, err)
+
+    def _undelivered(self, req: Request, entry: Any, log: Any, err: str) -> None:
+        req.route.events_lost += 1
+        if log is not None:
+            log.failed(entry)
         self.settle(req, err)
 
     def work(self, pod: Pod, hop: float):

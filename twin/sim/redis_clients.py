@@ -14,9 +14,21 @@ workload uses (`clients[].via`) would:
   that server is down, and get READONLY once it returns demoted;
 - via service, target all: each connection lands on any server that is up, and
   writes landing on a replica get READONLY;
-- Pub/Sub subscribers are connections like the others: while their pool
-  reconnects, events published meanwhile are not delivered (the hop fails);
-- every pool killed at once reconnects at once: the reconnect burst is counted.
+- Pub/Sub subscribers (the pods SSE events are emitted to) hold one subscription
+  on the server they connected to; when its connections are killed the
+  subscription is gone until the client reconnects and re-subscribes (after
+  Sentinel names a reachable master, or the Service address answers again), and
+  events PUBLISHed meanwhile are lost: PUBLISH succeeds with no one listening.
+  A PUBLISH reaches subscribers on its server and on replicas following it;
+- Streams consumer groups (`EventLog`): an entry XADDed to a master and not yet
+  on the replica Sentinel promotes is gone there, so the router never reads it
+  (lost); an entry delivered whose XACK had not reached that replica is pending
+  again on it and redelivered (duplicated). Both follow the servers' replication
+  offsets: the replica holds exactly the writes up to its offset;
+- every pool killed at once reconnects at once: each reconnect asks a sentinel
+  (one query on its single thread) and opens its pool's connections, each
+  costing the new server's single thread a few commands (accept, AUTH, SETNAME,
+  ROLE), so operations on that server wait behind the burst: a latency bump.
 
 Partitions cut client pods (by workload, node or pool) from servers and
 sentinels; the other stores see the same cut through `CutAccess`.
@@ -24,6 +36,7 @@ sentinels; the other stores see the same cut through `CutAccess`.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -34,6 +47,12 @@ if TYPE_CHECKING:
     from twin.sim.engine import Simulation
 
 RECONNECT_MIN, RECONNECT_MAX = 0.1, 1.0  # client backoff before reconnecting (redis-py-like)
+CONNECT_COMMANDS = 4  # a new connection costs the server: accept, AUTH, CLIENT SETNAME, ROLE
+SENTINEL_QUERY = 0.0001  # SENTINEL get-master-addr-by-name on a sentinel's single thread (s)
+ENTRY_HORIZON = 2.0  # stream entries older than this are replicated and acked (s)
+
+# a stream entry: [t, server, offset, state, request, ack server, ack offset]
+ADDED, READ, PUBLISHED, FAILED, GONE, REDELIVERED = range(6)
 
 
 class RedisClients:
@@ -56,8 +75,24 @@ class RedisClients:
         self.reconnects = 0
         self.ops = 0
         self.write_errors = 0
+        # reconnect work: pods whose pool must be rebuilt, single threads' backlogs
+        self.killed: set[str] = set()
+        self.thread_free: dict[str, float] = {}
+        self.sentinel_free: dict[int, float] = {}
+        self.connections_opened = 0
+        self.sentinel_queries = 0
+        # Pub/Sub: subscriber pod -> server its subscription lives on (None: re-subscribing)
+        self.subs: dict[str, str | None] = {}
+        self.subscriptions_dropped = 0
+        # Streams: recent entries, entries of a master frozen when it fell, replication lines
+        self.entries: deque[list] = deque()
+        self.frozen: dict[str, list[list]] = {}
+        self.line = {n: s.replica_of for n, s in self.group.servers.items() if s.replica_of}
+        self.last_write: dict[str, tuple[str, int]] = {}
         self.group.subscribe(self._heard)
         self.store.use(self)
+        sim.flows.event_logs[store.name] = self
+        sim.flows.stalls[store.name] = self.stall
 
     # ------------------------------------------------------------ events
 
@@ -66,15 +101,150 @@ class RedisClients:
         self.sim.emit(time, source, event, text)
 
     def _heard(self, kind: str, detail: dict) -> None:
-        """Connections to a server were killed: every pool on it must reconnect."""
+        """Connections to a server were killed: every pool and subscription on it must
+        reconnect. A master fell: its recent stream entries are kept for the promotion.
+        A replica promoted: stream entries it never had are gone, unacked ones pending."""
+        server = detail.get("server")
         if kind == "connections-killed":
-            server = detail.get("server")
             now = self.env.now
             for pod, srv in self.connected.items():
                 if srv == server:
                     self.connected[pod] = None
                     self.back_at[pod] = now + float(self.gen.uniform(RECONNECT_MIN, RECONNECT_MAX))
                     self.reconnects += 1
+                    self.killed.add(pod)
+            for pod, srv in self.subs.items():
+                if srv == server:
+                    self.subs[pod] = None
+                    self.subscriptions_dropped += 1
+                    self.env.process(self._resubscribe(pod))
+        elif kind == "server-down" and self.group.servers[server].replica_of is None:
+            self._freeze(server)
+        elif kind == "role-changed":
+            if detail.get("role") == "master":
+                self._promoted(server, self.line.pop(server, None))
+            else:
+                self.line[server] = detail.get("master")
+
+    # ------------------------------------------------------------ Pub/Sub
+
+    def _resubscribe(self, pod: str):
+        """The subscriber's client reconnects with backoff until a server takes it."""
+        while True:
+            yield self.env.timeout(float(self.gen.uniform(RECONNECT_MIN, RECONNECT_MAX)))
+            p = self.sim.cluster.pod(pod)
+            if p is None or not p.alive:
+                self.subs.pop(pod, None)
+                return
+            srv, error = self._resolve(pod)
+            if error is None and self._live(pod, srv):
+                self.subs[pod] = srv
+                return
+
+    def _live(self, pod: str, srv: str | None) -> bool:
+        side = self._side(pod)
+        return srv is not None and self.group.servers[srv].up and (
+            side is None or self.group.reachable(side, srv))
+
+    def subscription(self, pod: str) -> str | None:
+        """The server a subscriber pod listens on; subscribed at its first event."""
+        if pod not in self.subs:
+            srv, error = self._resolve(pod)
+            if error is None and self._live(pod, srv):
+                self.subs[pod] = srv
+            else:
+                self.subs[pod] = None
+                self.env.process(self._resubscribe(pod))
+        return self.subs[pod]
+
+    def heard(self, publisher, target, at: float) -> bool:  # noqa: ANN001 - Pods
+        """Did the PUBLISH of `publisher` reach the subscription of `target`?"""
+        srv = self.connected.get(publisher.name if publisher is not None else "gateway")
+        sub = self.subscription(target.name)
+        if srv is None or sub is None or not self._live(target.name, sub):
+            return False
+        servers = self.group.servers
+        return sub == srv or self.group._follows(servers[sub], servers[srv])  # noqa: SLF001
+
+    # ------------------------------------------------------------ Streams
+
+    def added(self, writer, req) -> list:  # noqa: ANN001 - a Pod (or None), a Request
+        """XADD acknowledged: the entry, at the offset the write took on its server."""
+        now = self.env.now
+        srv, offset = self.last_write.get(writer.name if writer is not None else "gateway", ("", 0))
+        entry = [now, srv, offset, ADDED, req, None, None]
+        entries = self.entries
+        entries.append(entry)
+        while entries[0][0] < now - ENTRY_HORIZON:
+            entries.popleft()
+        return entry
+
+    def read(self, entry: list) -> bool:
+        """XREADGROUP by the router: False if the entry is gone."""
+        if entry[3] == GONE:
+            return False
+        entry[3] = READ
+        return True
+
+    def acked(self, entry: list, router) -> None:  # noqa: ANN001 - a Pod
+        """PUBLISHed, then XACKed on the router's server, at that server's offset."""
+        entry[3] = PUBLISHED
+        srv = self.connected.get(router.name if router is not None else "gateway")
+        entry[5] = srv
+        entry[6] = self.group.servers[srv].offset if srv is not None else None
+
+    def failed(self, entry: list) -> None:
+        if entry is not None and entry[3] != GONE:
+            entry[3] = FAILED
+
+    def _freeze(self, master: str) -> None:
+        self.frozen[master] = [e for e in self.entries if e[1] == master]
+
+    def _promoted(self, name: str, old: str | None) -> None:
+        """`name` holds `old`'s writes up to its offset: later entries are gone, entries
+        whose XACK it lacks are pending again and the router redelivers them."""
+        if old is None:
+            return
+        kept = self.group.servers[name].offset
+        seen: set[int] = set()
+        for e in [*self.frozen.pop(old, []), *self.entries]:
+            if e[1] != old or id(e) in seen:
+                continue
+            seen.add(id(e))
+            if e[2] > kept:
+                if e[3] in (ADDED,):
+                    e[3] = GONE
+            elif e[3] == PUBLISHED and not (e[5] == old and e[6] is not None and e[6] <= kept):
+                e[3] = REDELIVERED
+                e[4].route.events_duplicated += 1
+
+    # ------------------------------------------------------------ reconnect work
+
+    def stall(self, client: str) -> float:
+        """How long an operation waits behind its server's reconnect backlog."""
+        srv = self.connected.get(client)
+        return self.thread_free.get(srv, 0.0) - self.env.now if srv is not None else 0.0
+
+    def _query_sentinel(self) -> float:
+        """One SENTINEL get-master-addr-by-name: when its answer is back."""
+        self.sentinel_queries += 1
+        now = self.env.now
+        idx = next((s.index for s in self.group.sentinels if s.alive), 0)
+        done = max(now, self.sentinel_free.get(idx, 0.0)) + SENTINEL_QUERY
+        self.sentinel_free[idx] = done
+        return done
+
+    def _reconnected(self, client: str, srv: str, asked_at: float) -> None:
+        """A killed pool comes back: its connections are set up on `srv`'s thread."""
+        self.killed.discard(client)
+        pod = self.sim.cluster.pod(client)
+        pool = pod.pools.get(self.model.name) if pod is not None else None
+        how = self.how.get(pod.workload) if pod is not None else None
+        size = pool[0] if pool else (how.pool if how is not None else 1)
+        work = sum(self.store.sample() for _ in range(size * CONNECT_COMMANDS))
+        start = max(asked_at, self.thread_free.get(srv, 0.0))
+        self.thread_free[srv] = start + work
+        self.connections_opened += size
 
     # ------------------------------------------------------------ access
 
@@ -89,6 +259,25 @@ class RedisClients:
         srv = self.connected.get(client)
         if srv is not None:
             return srv, None
+        killed = client in self.killed
+        srv, error = self._resolve(client)
+        if error is None:
+            self.connected[client] = srv
+            if killed:
+                asked = self._query_sentinel() if self._via_sentinel(client) else now
+                if self._live(client, srv):  # the pool's connections are set up there
+                    self._reconnected(client, srv, asked)
+        elif killed and self._via_sentinel(client):
+            self._query_sentinel()
+        return srv, error
+
+    def _via_sentinel(self, client: str) -> bool:
+        pod = self.sim.cluster.pod(client) if client != "gateway" else None
+        how = self.how.get(pod.workload) if pod is not None else None
+        return bool(self.group.sentinels) and (how is None or how.via == "sentinel")
+
+    def _resolve(self, client: str) -> tuple[str | None, str | None]:
+        """The server a new connection of `client` goes to, as its client library finds it."""
         pod = self.sim.cluster.pod(client) if client != "gateway" else None
         how = self.how.get(pod.workload) if pod is not None else None
         side = self._side(client)
@@ -103,7 +292,6 @@ class RedisClients:
             if not up:
                 return None, REFUSED
             srv = up[int(self.gen.integers(len(up)))]
-        self.connected[client] = srv
         return srv, None
 
     def _op(self, client: str, write: bool) -> bool:
@@ -114,10 +302,13 @@ class RedisClients:
             res = (self.group.write(client_side=side, target=srv) if write
                    else self.group.read(client_side=side, target=srv))
             if res.ok:
+                if write:
+                    self.last_write[client] = (srv, self.group.servers[srv].offset)
                 return True
             error = res.error or REFUSED
             if error in (REFUSED, TIMEOUT):
                 self.connected[client] = None  # the next operation reconnects (and re-resolves)
+                self.killed.add(client)
                 self.back_at[client] = self.env.now + float(self.gen.uniform(RECONNECT_MIN, RECONNECT_MAX))
         self.errors[error] = self.errors.get(error, 0) + 1
         if write:
@@ -170,6 +361,9 @@ class RedisClients:
         side_a |= {f"pod/{p}" for p in pods}
         everyone = {*self.group.members(), *(f"pod/{p.name}" for p in self.sim.cluster.pods)}
         self.isolated = everyone  # every pod now answers for its side
+        for name, server in self.group.servers.items():
+            if server.replica_of is None:
+                self._freeze(name)  # its replicas' links break now
         self.group.partition(side_a, everyone - side_a)
         for pod in list(self.connected):  # connections across the cut time out and reconnect
             self.connected[pod] = None
