@@ -2,9 +2,16 @@
 
 The broker delivers ready messages round robin to consumers with room under
 their prefetch (`prefetch` x `concurrency` unacked, 0 = unlimited); a worker
-pod runs at most `concurrency` tasks. With acks_late off (Celery's default) a
-message is acked when its task starts, so a worker that dies loses the tasks it
-was running; prefetched messages not yet started go back to the queue.
+pod runs at most `concurrency` tasks, so with prefetch above concurrency a busy
+worker holds messages that an idle one could run. With acks_late off (Celery's
+default) a message is acked when its task starts, so a worker that dies loses
+the tasks it was running. Every unacked delivery (prefetched, and running ones
+with acks_late) goes back to the queue when its channel closes: at once when the
+pod dies (the kernel closes its TCP connection), after the heartbeat (60 s) when
+its node vanishes without closing anything, and when a delivery stays unacked
+past consumer_timeout (30 min; checked once a minute), which closes the channel
+with PRECONDITION_FAILED while the worker, alive, opens a new one. An ack on a
+closed channel goes nowhere: the redelivered copy is the one that counts.
 x-max-length drops the oldest message (drop-head) or refuses the publish
 (reject-publish).
 """
@@ -13,19 +20,29 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
+from typing import Any
 
 import simpy
 
 from twin.model.topology import Queue as QueueModel
-from twin.model.topology import Worker
-from twin.sim.cluster import Pod
+from twin.model.topology import RabbitMQ, Worker
+from twin.sim.cluster import TERMINAL, Pod
 from twin.sim.stats import Histogram, Level
 
 Emit = Callable[[float, str, str, str], None]
 Task = Callable[[Pod, list], object]  # (pod, message) -> a SimPy generator
 
+CONSUMER_TIMEOUT_CHECK = 60.0  # RabbitMQ evaluates consumer timeouts once a minute
+
 
 class Queue:
+    """One queue: ready messages, the consumers' channels and what they hold unacked.
+
+    A message is [req, plan, published_at]; a delivery is a fresh copy with the
+    delivery time appended, so a requeued message and the delivery a dead or
+    timed-out consumer still holds are different objects.
+    """
+
     def __init__(self, env: simpy.Environment, model: QueueModel, worker: Worker | None, emit: Emit):
         self.env = env
         self.model = model
@@ -34,8 +51,14 @@ class Queue:
         self.emit = emit
         self.worker = worker
         self.acks_late = worker.acks_late if worker else False
+        self.heartbeat = 60.0
+        self.consumer_timeout = 1800.0
         self.ready: deque[list] = deque()
         self.consumers: list[Pod] = []
+        self.running: dict[Pod, dict[int, list]] = {}
+        """Per consumer pod: the deliveries its tasks are running on the open channel."""
+        self.cut_off: dict[Pod, float] = {}
+        """Consumer pods whose node vanished: when (the broker notices a heartbeat later)."""
         self.rr = -1
         self.depth = Level()
         self.task: Task | None = None
@@ -45,8 +68,12 @@ class Queue:
         self.rejected = 0
         self.requeued = 0
         self.lost = 0
+        self.channels_closed = 0
+        self.acks_void = 0
+        """Tasks that finished after their channel closed: their messages run again."""
         self.wait = Histogram()
         self.on_drop: Callable[[list], None] = lambda msg: None
+        env.process(self._consumer_timeouts())
 
     def publish(self, msg: list) -> bool:
         """Enqueue (msg[2] is the publish time); False when reject-publish refuses it."""
@@ -84,60 +111,171 @@ class Queue:
             msg = ready.popleft()
             self.depth.move(self.env.now, -1)
             pod.unacked += 1
-            pod.buffer.append(msg)
+            pod.buffer.append([msg[0], msg[1], msg[2], self.env.now])
             self.start(pod)
 
     def start(self, pod: Pod) -> None:
         env = self.env
+        if not pod.reachable:
+            return  # deliveries to a vanished node sit in the TCP void until the heartbeat
+        running = self.running.setdefault(pod, {})
         while pod.busy < pod.concurrency and pod.buffer:
-            msg = pod.buffer.popleft()
+            d = pod.buffer.popleft()
             pod.busy += 1
             if not self.acks_late:
                 pod.unacked -= 1
+            running[id(d)] = d
             self.delivered += 1
-            self.wait.add(env.now - msg[2])
-            env.process(self.task(pod, msg))
+            self.wait.add(env.now - d[2])
+            env.process(self.task(pod, d))
 
     def finished(self, pod: Pod, msg: list, incarnation: int) -> bool:
-        """A task ended; False when its worker died meanwhile (the message was requeued or lost)."""
+        """A task ended; True when its result counts (acked, or acked at start).
+
+        False when its worker died meanwhile, or its channel closed and the
+        message went back to the queue (or, acked at start, was lost)."""
+        held = self.running.get(pod)
+        mine = held is not None and id(msg) in held
         if pod.incarnation != incarnation:
-            if self.acks_late:
-                self.requeued += 1
-                self.ready.appendleft(msg)
-                self.depth.move(self.env.now, 1)
-                self.dispatch()
-            else:
-                self.lost += 1
-                self.on_drop(msg)
+            if mine:  # the pod ended without its channel being closed here (grace over)
+                del held[id(msg)]
+                if self.acks_late:
+                    self._requeue([msg])
+                else:
+                    self.lost += 1
+                    self.on_drop(msg)
+            return False
+        if not pod.reachable:
+            pod.busy -= 1  # its ack cannot reach the broker: the heartbeat will requeue it
             return False
         pod.busy -= 1
+        if not mine:  # the channel it came on was closed: the ack goes nowhere
+            self.acks_void += 1
+            self.start(pod)
+            self.dispatch()
+            return False
+        del held[id(msg)]
         if self.acks_late:
             pod.unacked -= 1
         self.start(pod)
         self.dispatch()
         return True
 
+    # --------------------------------------------------------------- channels
+
+    def close_channel(self, pod: Pod, reason: str, dead: bool) -> None:
+        """The broker closes the pod's channel: every unacked delivery goes back, in order.
+
+        `dead`: the worker is gone, so tasks acked at start (acks_late off) are lost;
+        a live worker (consumer timeout) opens a new channel and consumes again.
+        """
+        self.cut_off.pop(pod, None)
+        had = pod in self.consumers or pod.buffer or self.running.get(pod)
+        # tasks acked at start stay with a live worker; they go with a dead one
+        held = self.running.pop(pod, {}) if self.acks_late or dead else {}
+        running = sorted(held.values(), key=lambda d: d[3])
+        unacked = (running if self.acks_late else []) + list(pod.buffer)
+        pod.buffer.clear()
+        pod.unacked = 0
+        if dead and pod in self.consumers:
+            self.consumers.remove(pod)
+        if not had:
+            return
+        self.channels_closed += 1
+        lost = [] if self.acks_late else running
+        self.emit(self.env.now, pod.component, "ChannelClosed",
+                  f"{reason}: {len(unacked)} unacked requeued to {self.name}"
+                  + (f", {len(lost)} acked at start lost" if lost else ""))
+        for d in lost:
+            self.lost += 1
+            self.on_drop(d)
+        self._requeue(unacked)
+
+    def _requeue(self, deliveries: list[list]) -> None:
+        """Back to the head of the queue, in delivery order, as fresh messages."""
+        if deliveries:
+            n = len(deliveries)
+            self.requeued += n
+            self.ready.extendleft(reversed([[d[0], d[1], d[2]] for d in deliveries]))
+            self.depth.move(self.env.now, n)
+        self.dispatch()
+
     def consumer_changed(self, pod: Pod, ready: bool) -> None:
+        """Readiness from the cluster; the broker only sees what reaches its TCP sockets."""
         if ready:
             if pod not in self.consumers:
                 self.consumers.append(pod)
                 self.dispatch()
             return
+        if not pod.reachable:
+            return  # its node vanished: the broker waits for the heartbeat, not for Kubernetes
+        if pod.phase in TERMINAL:  # the kernel closed the connection: noticed at once
+            self.close_channel(pod, f"connection closed (pod {pod.phase.lower()})", dead=True)
+            return
+        # graceful shutdown (Terminating): stop consuming, give back the prefetched
         if pod in self.consumers:
             self.consumers.remove(pod)
-        if pod.buffer:  # channel closed: unacked deliveries go back, in order
+        if pod.buffer:
             n = len(pod.buffer)
-            self.requeued += n
-            self.ready.extendleft(reversed(pod.buffer))
-            self.depth.move(self.env.now, n)
-            pod.unacked -= n if not self.acks_late else 0
+            back = list(pod.buffer)
             pod.buffer.clear()
-            if self.acks_late:
-                pod.unacked = 0
-            self.dispatch()
+            pod.unacked -= n
+            self._requeue(back)
+
+    def node_changed(self, node: str, up: bool) -> None:
+        """A node vanished (or came back): its consumers' channels close a heartbeat later."""
+        pods = [p for p in set(self.consumers) | set(self.running)
+                if p.node is not None and p.node.name == node]
+        for pod in pods:
+            if not up:
+                since = self.env.now
+                self.cut_off[pod] = since
+                self.env.timeout(self.heartbeat).callbacks.append(
+                    lambda _e, pod=pod, since=since: self._heartbeat_missed(pod, since))
+            elif pod in self.cut_off:
+                # back before the heartbeat ran out: the connection was reset meanwhile
+                self.close_channel(pod, "connection reset when the node came back", dead=True)
+                if pod.phase == "Ready" and pod.alive:
+                    self.consumer_changed(pod, True)
+
+    def _heartbeat_missed(self, pod: Pod, since: float) -> None:
+        if self.cut_off.get(pod) != since:
+            return
+        self.close_channel(pod, f"missed heartbeats for {self.heartbeat:g}s", dead=True)
+
+    def _consumer_timeouts(self):  # noqa: ANN202 - a SimPy process
+        env = self.env
+        while True:
+            yield env.timeout(CONSUMER_TIMEOUT_CHECK)
+            for pod in list(self.consumers):
+                oldest = [d[3] for d in pod.buffer]
+                if self.acks_late:
+                    oldest += [d[3] for d in self.running.get(pod, {}).values()]
+                if oldest and env.now - min(oldest) > self.consumer_timeout:
+                    self.close_channel(
+                        pod, f"PRECONDITION_FAILED - delivery acknowledgement timed out "
+                        f"({self.consumer_timeout:g}s)", dead=False)
 
     def reset_meters(self, now: float) -> None:
         self.depth.reset(now)
         self.published = self.delivered = self.dropped = self.rejected = 0
-        self.requeued = self.lost = 0
+        self.requeued = self.lost = self.channels_closed = self.acks_void = 0
         self.wait.reset()
+
+
+def follow(sim: Any, lifecycle: Any) -> None:
+    """Give the queues their broker's heartbeat and consumer_timeout, and tell them when a
+    node vanishes (a twin.sim Simulation and its NodeLifecycleController)."""
+    for store in sim.topology.stores:
+        if isinstance(store, RabbitMQ):
+            for q in store.queues:
+                if q.name in sim.queues:
+                    sim.queues[q.name].heartbeat = store.heartbeat
+                    sim.queues[q.name].consumer_timeout = store.consumer_timeout
+    queues = list(sim.queues.values())
+
+    def changed(node: str, up: bool) -> None:
+        for q in queues:
+            q.node_changed(node, up)
+
+    lifecycle.node_listeners.append(changed)

@@ -352,6 +352,14 @@ def mark_not_ready(cluster: Cluster, pod: Pod) -> None:
 
 
 def install(sim) -> NodeLifecycleController:  # noqa: ANN001 - a twin.sim Simulation
-    """The controller for a Simulation: call its node_down / node_up instead of the cluster's."""
-    return NodeLifecycleController(sim.env, sim.cluster, sim.topology.cluster, sim.emit,
-                                   sim.streams("controller/node-lifecycle"))
+    """The controller for a Simulation: call its node_down / node_up instead of the cluster's.
+
+    The engine builds it once the queues exist, so the broker's channels learn here
+    when a node vanishes (they close a heartbeat later, with or without a control plane).
+    """
+    from twin.sim import broker
+
+    controller = NodeLifecycleController(sim.env, sim.cluster, sim.topology.cluster, sim.emit,
+                                         sim.streams("controller/node-lifecycle"))
+    broker.follow(sim, controller)
+    return controller
