@@ -204,3 +204,10 @@ def test_every_rendered_standin_config_is_understood() -> None:
     assert chat["stores"]["redis"]["via"] == "sentinel"
     assert [s.get("call") or s.get("publish") or s.get("store") for s in chat["routes"]["chat"]["steps"]] == [
         "postgres", "redis", "chat-tasks"]
+    worker = next(c for c in configs if c["name"] == "chat-worker")
+    assert (worker["mode"], worker["queue"], worker["concurrency"]) == ("worker", "chat-tasks", 4)
+    assert (worker["prefetch"], worker["acks_late"]) == (4, False)
+    assert [s.get("external") or s.get("emit") or s.get("store") for s in worker["routes"]["chat"]["steps"]] == [
+        "llm", "sse-gateway", "postgres"]
+    assert worker["stores"]["postgres"]["pool"] == 5 and worker["stores"]["postgres"]["user"] == "postgres"
+    assert set(worker["stores"]["rabbitmq"]["queues"]) == {"chat-tasks", "scan-tasks", "character-tasks"}
