@@ -1,0 +1,276 @@
+"""The `local` backend: a Redis scenario on real redis-server and redis-sentinel processes.
+
+The on-call question "is the simulator's failover timeline what real Sentinel
+does?" answered on this machine: the drill of twin.replica.redis_drill (three
+servers, three sentinels on 127.0.0.1, the store's down-after, failover-timeout
+and quorum) runs the scenario's timeline in real time. The Redis actions it can
+apply are applied (redis-master-crash, redis-restart-empty, sentinel-down, with
+their `for`); a few client threads write through Sentinel with redis-py, as the
+applications' Sentinel-aware pools do, so failed writes and how long they fail
+are measured; every sentinel's events are recorded under the simulator's names.
+Routes, pods and queues are not here: checks on them are "not applicable".
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from twin.model.topology import Redis, Topology
+from twin.replica import redis_drill
+from twin.scenario.runner import BackendMissing
+
+APPLIED = ("redis-master-crash", "redis-restart-empty", "sentinel-down")
+WRITERS = 4  # client threads writing through Sentinel
+WRITE_EVERY = 0.02  # s between one writer's writes
+CLIENT_TIMEOUT = 0.5  # s, socket and connect timeout of the writers' connections
+KEY = "twin:acknowledged"
+
+
+@dataclass
+class LocalRun:
+    """What this backend returns: the Result and one Trace per replication."""
+
+    result: Any
+    trace_list: list[Any] = field(default_factory=list)
+
+    def traces(self) -> list[Any]:
+        return self.trace_list
+
+    def to_json(self) -> dict:
+        return self.result.model_dump(mode="json")
+
+
+class Writers:
+    """Threads INCRementing one key through Sentinel: every acknowledged INCR is a
+    write the final value must hold, every exception a failed write."""
+
+    def __init__(self, sentinel_ports: list[int], master_name: str, t0: float):
+        from redis.sentinel import Sentinel
+
+        self.sentinel = Sentinel([("127.0.0.1", p) for p in sentinel_ports],
+                                 socket_timeout=CLIENT_TIMEOUT, socket_connect_timeout=CLIENT_TIMEOUT)
+        self.master_name = master_name
+        self.t0 = t0
+        self.samples: list[tuple[float, bool]] = []  # (seconds from t0, acknowledged)
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+        self.threads = [threading.Thread(target=self._run, daemon=True) for _ in range(WRITERS)]
+
+    def start(self) -> None:
+        for t in self.threads:
+            t.start()
+
+    def _run(self) -> None:
+        master = self.sentinel.master_for(self.master_name, socket_timeout=CLIENT_TIMEOUT,
+                                          socket_connect_timeout=CLIENT_TIMEOUT)
+        while not self.stop.is_set():
+            try:
+                master.incr(KEY)
+                ok = True
+            except Exception:  # noqa: BLE001 - connection refused, timeout, READONLY: a failed write
+                ok = False
+            with self.lock:
+                self.samples.append((time.monotonic() - self.t0, ok))
+            self.stop.wait(WRITE_EVERY)
+
+    def finish(self) -> int | None:
+        """Stop writing; the value the master Sentinel names holds (None: no master)."""
+        self.stop.set()
+        for t in self.threads:
+            t.join(timeout=5)
+        try:
+            value = self.sentinel.master_for(self.master_name, socket_timeout=2).get(KEY)
+        except Exception:  # noqa: BLE001 - no master to ask
+            return None
+        return int(value or 0)
+
+
+def failing_seconds(samples: list[tuple[float, bool]]) -> float:
+    """Time from a failed write to the next acknowledged one, summed."""
+    total, since = 0.0, None
+    for t, ok in sorted(samples):
+        if not ok and since is None:
+            since = t
+        elif ok and since is not None:
+            total += t - since
+            since = None
+    if since is not None:
+        total += sorted(samples)[-1][0] - since
+    return total
+
+
+class LocalBackend:
+    name = "local"
+
+    def run(self, scenario: Any, topology: Topology, seed: int, replications: int,
+            progress: Any) -> LocalRun:
+        from twin.result.model import Result
+        from twin.scenario.sim_backend import bucket_for
+
+        store = _redis_store(topology, scenario)
+        runs, traces = [], []
+        for rep in range(replications):
+            rr, trace = self.replication(scenario, store, seed, rep, bucket_for(scenario),
+                                         lambda f, rep=rep: progress(
+                                             (rep + f) / replications,
+                                             f"replication {rep + 1}/{replications} (real time)"))
+            runs.append(rr)
+            traces.append(trace)
+        result = Result(backend="local", topology=str(scenario.topology), scenario=scenario.name,
+                        seed=seed, replications=replications, duration=scenario.duration,
+                        warmup=scenario.warmup, interval=bucket_for(scenario), runs=runs)
+        return LocalRun(result, traces)
+
+    def replication(self, scn: Any, store: Redis, seed: int, rep: int, interval: float,
+                    progress: Any) -> tuple[Any, Any]:
+        import tempfile
+        from pathlib import Path
+
+        import numpy as np
+
+        from twin.result.model import Event, ReplicationResult, StoreMetrics
+        from twin.scenario.metrics import Trace
+
+        sentinel = store.sentinel
+        with tempfile.TemporaryDirectory(prefix="twin-local-") as tmp:
+            drill = redis_drill._Drill(Path(tmp), int(sentinel.down_after * 1000),  # noqa: SLF001
+                                       int(sentinel.failover_timeout * 1000), sentinel.quorum)
+            try:
+                drill.start()
+                drill.raw.clear()
+                t0 = time.monotonic()
+                writers = Writers(drill.sentinel_ports, "mymaster", t0)
+                writers.start()
+                acts = self._schedule(scn, drill, t0)
+                while (now := time.monotonic() - t0) < scn.duration:
+                    progress(now / scn.duration)
+                    time.sleep(min(0.2, scn.duration - now))
+                for t in acts:
+                    t.cancel()
+                value = writers.finish()
+                raw = sorted(drill.raw)
+                applied = list(drill.applied)
+            finally:
+                drill.close()
+        events = [drill.event(t - t0, s, c, d) for t, s, c, d in raw]
+        events += applied
+        events.sort(key=lambda e: e[0])
+        n = int(math.ceil(scn.duration / interval - 1e-9))
+        writes, errors = np.zeros(n), np.zeros(n)
+        for t, ok in writers.samples:
+            i = min(n - 1, max(0, int(t // interval)))
+            writes[i] += 1
+            errors[i] += 0 if ok else 1
+        acked = sum(1 for _, ok in writers.samples if ok)
+        key = f"store/{store.name}"
+        counters = {f"{key}.writes": writes, f"{key}.write_errors": errors}
+        lost = np.zeros(n)
+        if value is not None:
+            lost[-1] = max(0, acked - value)
+            counters[f"{key}.writes_lost"] = lost
+        gauges = {f"{key}.write_failing": np.where(errors > 0, 1.0, 0.0)}
+        event_rows = [{"t": t, "source": s, "event": e, "detail": _detail(d)} for t, s, e, d in events]
+        trace = Trace(interval, counters, gauges, {}, event_rows)
+        failing = failing_seconds(writers.samples)
+        rr = ReplicationResult(
+            replication=rep, seed=seed, duration=scn.duration, warmup=scn.warmup,
+            events=[Event(time=r["t"], source=r["source"], event=r["event"], detail=r["detail"])
+                    for r in event_rows],
+            stores={store.name: StoreMetrics(
+                kind="redis", up=value is not None, ops=len(writers.samples),
+                errors={"write": int(errors.sum()), "acknowledged_lost": int(lost.sum())},
+                in_system=0.0, mean_sojourn=0.0, mean_wait=0.0, utilisation=0.0)},
+        )
+        rr.stores[store.name].errors["write_failing_ms"] = int(failing * 1000)
+        return rr, trace
+
+    def _schedule(self, scn: Any, drill: Any, t0: float) -> list[threading.Timer]:
+        """Timers for the timeline's actions; what cannot be applied is noted as such."""
+        drill.applied = []
+        timers = []
+
+        def at(delay: float, fn: Any) -> None:
+            timer = threading.Timer(max(0.0, t0 + delay - time.monotonic()), fn)
+            timer.daemon = True
+            timer.start()
+            timers.append(timer)
+
+        for a in scn.timeline:
+            if a.action not in APPLIED:
+                drill.applied.append((a.at, a.target or "scenario", f"scenario:{a.action}",
+                                      "not applied: the local backend runs Redis only"))
+                continue
+            at(a.at, lambda a=a: self._apply(a, drill, t0, at))
+        return timers
+
+    def _apply(self, a: Any, drill: Any, t0: float, at: Any) -> None:
+        now = time.monotonic() - t0
+        if a.action == "sentinel-down":
+            idx = list(range(2, 2 - (a.count or 1), -1))
+            for i in idx:
+                drill.kill(f"sentinel/{i}")
+            drill.applied.append((now, "scenario", "scenario:sentinel-down",
+                                  " ".join(f"sentinel/{i}" for i in idx)))
+            if a.for_ is not None:
+                at(a.at + a.for_, lambda: [drill._start_sentinel(i) for i in idx])  # noqa: SLF001
+            return
+        master = _current_master(drill)
+        drill.kill(master)
+        drill.applied.append((now, f"redis/{master}", f"scenario:{a.action}", "SIGKILL"))
+        back = a.for_ if a.for_ is not None else (1.0 if a.action == "redis-restart-empty" else None)
+        if back is not None:
+            i = int(master.rsplit("-", 1)[1])
+
+            def restart() -> None:
+                drill._start_redis(i)  # noqa: SLF001 - no persistence: it comes back empty
+                drill.applied.append((time.monotonic() - t0, f"redis/{master}", "restarted", "empty"))
+
+            at(a.at + back, restart)
+
+
+def _current_master(drill: Any) -> str:
+    """The master as the first answering sentinel names it, in the simulator's name."""
+    for p in drill.sentinel_ports:
+        try:
+            host, port = drill._client(p).execute_command(  # noqa: SLF001
+                "SENTINEL", "GET-MASTER-ADDR-BY-NAME", "mymaster")
+            return drill.names[f"{host}:{port}"]
+        except Exception:  # noqa: BLE001, S112 - a sentinel that is down: ask the next
+            continue
+    return "redis-0"
+
+
+def _detail(detail: Any) -> str:
+    if isinstance(detail, dict):
+        return " ".join(f"{k}={v}" for k, v in detail.items() if k != "raw")
+    return str(detail)
+
+
+def _redis_store(topology: Topology, scn: Any) -> Redis:
+    targets = {(a.target or "").split("/", 1)[-1] for a in scn.timeline if a.action in APPLIED}
+    stores = [s for s in topology.stores if isinstance(s, Redis) and s.mode == "sentinel"]
+    for s in stores:
+        if s.name in targets or not targets - {""}:
+            return s
+    raise BackendMissing("the local backend runs Redis Sentinel scenarios: this topology has no "
+                         "Redis store in sentinel mode", "use --backend sim")
+
+
+def backend() -> LocalBackend:
+    absent = redis_drill.missing()
+    if absent:
+        raise BackendMissing(f"the local backend needs {', '.join(absent)} (not installed)",
+                             f"apt-get install -y {' '.join(redis_drill.PACKAGES)}")
+    try:
+        import redis  # noqa: F401
+    except ModuleNotFoundError:
+        raise BackendMissing("the local backend needs the Python package 'redis'",
+                             ".venv/bin/pip install redis") from None
+    return LocalBackend()
+
+
+__all__ = ["LocalBackend", "LocalRun", "backend", "failing_seconds"]
