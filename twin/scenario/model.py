@@ -21,6 +21,7 @@ ActionName = Literal[
     "partition", "node-down", "store-down", "scale",
     "control-plane-down", "worker-crash", "broker-down", "rabbitmq-memory-alarm",
     "postgres-primary-down", "external-slow", "external-rate-limit", "mesh-fault",
+    "drain", "rolling-update", "poison-message",
 ]
 
 # What each action needs (besides `at`) and what it may carry.
@@ -42,9 +43,12 @@ _ACTION_FIELDS: dict[str, tuple[set[str], set[str]]] = {
     "external-slow": ({"target", "factor"}, {"for"}),
     "external-rate-limit": ({"target", "rate"}, {"for"}),
     "mesh-fault": ({"target"}, {"delay", "abort_status", "percent", "for"}),
+    "drain": ({"target"}, {"for"}),
+    "rolling-update": ({"target"}, {"pre_stop"}),
+    "poison-message": ({"target"}, {"count", "delay"}),
 }
 _OPTIONAL = {"target", "count", "for", "isolate", "replicas", "factor", "rate", "delay",
-             "abort_status", "percent"}
+             "abort_status", "percent", "pre_stop"}
 
 _TIME = re.compile(r"^(?P<head>.*?)(?:\s*(?P<sign>[+-])\s*(?P<d>\d+(?:\.\d+)?\s*(?:ms|s|m|h)?))?$")
 _REF = re.compile(r"^(?P<ref>[a-z][a-z0-9-]*?)(?P<end>\.end)?$")
@@ -178,11 +182,16 @@ class Action(Strict):
                                  description="external-slow: latency multiplier (10: ten times slower).")
     rate: float | None = Field(default=None, gt=0,
                                description="external-rate-limit: calls per second before 429s.")
-    delay: Duration | None = Field(default=None, gt=0, description="mesh-fault: injected delay.")
+    delay: Duration | None = Field(
+        default=None, gt=0,
+        description="mesh-fault: injected delay; poison-message: task time before the crash (1s).")
     abort_status: int | None = Field(default=None, ge=200, le=599,
                                      description="mesh-fault: injected HTTP status.")
     percent: float | None = Field(default=None, ge=0, le=100,
                                   description="mesh-fault: share of requests hit (default 100).")
+    pre_stop: Duration | None = Field(
+        default=None, ge=0,
+        description="rolling-update: preStop sleep of the old pods; unset: the workload's.")
 
     @field_validator("id")
     @classmethod

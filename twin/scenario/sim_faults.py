@@ -7,7 +7,11 @@ them by acks_late); broker-down stops RabbitMQ; rabbitmq-memory-alarm takes ever
 connection slot of the broker so that publishes wait (a blocked connection, not
 an error); postgres-primary-down stops the primary under Patroni (HA fails over,
 single mode waits for someone); external-slow / external-rate-limit change the
-LLM provider; mesh-fault is an Istio fault injection on the routes to a service.
+LLM provider; mesh-fault is an Istio fault injection on the routes to a service;
+drain is `kubectl drain` against the PodDisruptionBudgets and rolling-update a
+Deployment rollout with or without preStop (twin.sim.node_lifecycle);
+poison-message publishes a message whose task crashes the worker container
+that runs it (the broker requeues it with acks_late, or it is lost).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ Later = Callable[[Callable[[], Any]], None]
 ACTIONS = frozenset({
     "control-plane-down", "worker-crash", "broker-down", "rabbitmq-memory-alarm",
     "postgres-primary-down", "external-slow", "external-rate-limit", "mesh-fault",
+    "drain", "rolling-update", "poison-message",
 })
 
 
@@ -84,6 +89,16 @@ def apply(sim: Any, a: Action, topo: Topology, later: Later) -> None:
         later(lambda: _limit(ext, before[0], before[1]))
     elif a.action == "mesh-fault":
         _mesh_fault(sim, a, topo, later)
+    elif a.action == "drain":
+        _drain(sim, a, topo, later)
+    elif a.action == "rolling-update":
+        name = _name(topo, a.target)
+        workload = next(w for w in topo.workloads if w.name == name)
+        dname = f"{name}-{workload.versions[0].name}" if workload.versions else name
+        pre_stop = a.pre_stop if a.pre_stop is not None else workload.pre_stop
+        sim.node_lifecycle.rolling_update(sim.cluster.deployments[dname], pre_stop=pre_stop)
+    elif a.action == "poison-message":
+        _poison(sim, a, topo)
     else:
         raise ValueError(f"not an issue-6 fault: {a.action}")
 
@@ -138,6 +153,66 @@ def _mesh_fault(sim: Any, a: Action, topo: Topology, later: Later) -> None:
                  f"{sum(r.attempts for r in routes) - tries} tries reached it during the fault")
 
     later(end)
+
+
+def _drain(sim: Any, a: Action, topo: Topology, later: Later) -> None:
+    """`kubectl drain NODE` (no timeout): evictions a PDB refuses are retried every 5 s;
+    `for`: uncordoned when it ends."""
+    node = _name(topo, a.target)
+    pdbs = {w.name: w.pdb for w in topo.workloads if w.pdb is not None}
+    sim.node_lifecycle.drain(node, pdbs)
+
+    def uncordon() -> None:
+        sim.cluster.nodes[node].ready = True
+        sim.emit(sim.env.now, f"node/{node}", "NodeSchedulable", "uncordoned")
+        sim.cluster.control_plane_restored()  # the scheduler places what waited
+
+    later(uncordon)
+
+
+class _Crash:
+    """A task step that crashes the worker container running it after `after` seconds
+    (a segfault in a native library, an OOM kill on a huge payload)."""
+
+    on_failure = "fail"
+
+    def __init__(self, sim: Any, after: float):
+        self.sim = sim
+        self.after = after
+
+    def run(self, req: Any, pod: Any):  # noqa: ANN201 - a SimPy generator
+        from twin.sim import causes
+
+        incarnation = pod.incarnation
+        yield self.sim.env.timeout(self.after)
+        if pod.incarnation == incarnation and pod.alive:
+            self.sim.emit(self.sim.env.now, pod.component, "PoisonMessage",
+                          "the task crashed its worker")
+            self.sim.kill(f"pod/{pod.name}", "poison message: container crashed")
+        return causes.MESSAGE_LOST
+
+
+class _Poisoned:
+    """What a PublishPlan carries to the worker: the steps of the task."""
+
+    def __init__(self, steps: list):
+        self.steps = steps
+
+
+def _poison(sim: Any, a: Action, topo: Topology) -> None:
+    from twin.sim.flows import Request, RouteRuntime
+
+    name = _name(topo, a.target)
+    worker = next(w for w in topo.workers if w.name == name)
+    queue = sim.queues[worker.queue]
+    route = RouteRuntime("poison-message", asynchronous=False)
+    plan = _Poisoned([_Crash(sim, a.delay if a.delay is not None else 1.0)])
+    for _ in range(a.count or 1):
+        req = Request(route, sim.env.now)
+        req.pending = 1
+        queue.publish([req, plan, sim.env.now])
+    sim.emit(sim.env.now, queue.component, "PoisonPublished",
+             f"{a.count or 1} message(s) that crash the worker running them")
 
 
 def _call_plans(sim: Any) -> list:

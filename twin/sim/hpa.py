@@ -333,7 +333,11 @@ def install(sim, control_plane: ControlPlaneView | None = None) -> list[HPAContr
     """An HPA on every Deployment of every workload whose model has one (a twin.sim Simulation).
 
     queue_length reads the messages ready in the worker's queue; CPU reads the pods'
-    meters. Versions of a workload are separate Deployments, each with its own HPA.
+    meters. A versioned workload (a canary) has one HPA, whose scaleTargetRef is the
+    primary (first) version's Deployment: the usual canary setup, where the canary
+    keeps the replicas its version sets and the mesh's weights decide its share. An
+    HPA with the workload's min on every version would scale a 1-pod canary to the
+    primary's min at t = 0.
     """
     controllers = []
     for workload in sim.topology.workloads:
@@ -341,8 +345,9 @@ def install(sim, control_plane: ControlPlaneView | None = None) -> list[HPAContr
         if hpa is None:
             continue
         queue = sim.queues.get(hpa.queue) if hpa.queue else None
+        primary = f"{workload.name}-{workload.versions[0].name}" if workload.versions else None
         for dep in sim.cluster.deployments.values():
-            if dep.workload != workload.name:
+            if dep.workload != workload.name or (primary is not None and dep.name != primary):
                 continue
             length = (lambda q=queue: float(len(q.ready))) if queue is not None else None
             controllers.append(attach(sim.env, hpa, dep, sim.emit, queue_length=length,
