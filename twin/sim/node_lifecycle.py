@@ -217,10 +217,13 @@ class NodeLifecycleController:
     # ----------------------------------------------------------------- drain
 
     def drain(self, name: str, pdbs: dict[str, PDB], timeout: float | None = None) -> simpy.Process:
-        """`kubectl drain`: cordon, then evict pod by pod through the Eviction API.
+        """`kubectl drain`: cordon, then evict every pod through the Eviction API.
 
-        An eviction that would take a workload below its PodDisruptionBudget is
-        refused (429) and retried every 5 s; each refusal is recorded in `blocked`.
+        kubectl sends the evictions in parallel (one goroutine per pod), so one pod
+        held by its budget does not hold the others back. An eviction that would
+        take a workload below its PodDisruptionBudget is refused (429) and retried
+        every 5 s; each refusal is recorded in `blocked`. The process's value is
+        True once the node is empty, False when `timeout` ran out first.
         """
         return self.env.process(self._drain(name, pdbs, timeout))
 
@@ -229,24 +232,32 @@ class NodeLifecycleController:
         node.ready = False  # cordoned: the scheduler places nothing new here
         start = self.env.now
         self.emit(start, f"node/{name}", "NodeNotSchedulable", "cordoned for drain")
-        for pod in [p for p in node.pods if p.kind != "daemonset"]:
-            while not self._eviction_allowed(pod, pdbs.get(pod.workload)):
+        evictions = [self.env.process(self._evict(name, pod, pdbs.get(pod.workload), start, timeout))
+                     for pod in node.pods if pod.kind != "daemonset"]
+        if evictions:
+            yield self.env.all_of(evictions)
+        if not all(e.value for e in evictions):
+            self.emit(self.env.now, f"node/{name}", "DrainTimeout",
+                      f"gave up after {self.env.now - start:.0f}s")
+            return False
+        self.emit(self.env.now, f"node/{name}", "Drained", f"in {self.env.now - start:.0f}s")
+        return True
+
+    def _evict(self, name: str, pod: Pod, pdb: PDB | None, start: float,  # noqa: ANN202
+               timeout: float | None):
+        """One pod's eviction, retried while its budget refuses it or the API server is down."""
+        while not self.control_plane.available or not self._eviction_allowed(pod, pdb):
+            if self.control_plane.available:
                 why = f"evicting {pod.name} would violate the PodDisruptionBudget of {pod.workload}"
                 self.blocked.append((self.env.now, pod.name, why))
                 self.emit(self.env.now, pod.component, "EvictionBlocked", why)
-                if timeout is not None and self.env.now - start + DRAIN_RETRY > timeout:
-                    self.emit(self.env.now, f"node/{name}", "DrainTimeout",
-                              f"gave up after {self.env.now - start:.0f}s")
-                    return False
-                yield self.env.timeout(DRAIN_RETRY)
-            if not self.control_plane.available:
-                yield self.env.timeout(DRAIN_RETRY)
-                continue
-            self.emit(self.env.now, pod.component, "Evicted", f"drain of {name}")
-            self.cluster.delete(pod, f"drain of {name}")
-            if pod.owner is not None:
-                pod.owner.reconcile()  # a Terminating pod no longer counts: replace it now
-        self.emit(self.env.now, f"node/{name}", "Drained", f"in {self.env.now - start:.0f}s")
+            if timeout is not None and self.env.now - start + DRAIN_RETRY > timeout:
+                return False
+            yield self.env.timeout(DRAIN_RETRY)
+        self.emit(self.env.now, pod.component, "Evicted", f"drain of {name}")
+        self.cluster.delete(pod, f"drain of {name}")
+        if pod.owner is not None:
+            pod.owner.reconcile()  # a Terminating pod no longer counts: replace it now
         return True
 
     def _eviction_allowed(self, pod: Pod, pdb: PDB | None) -> bool:
