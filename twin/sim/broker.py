@@ -33,6 +33,7 @@ Emit = Callable[[float, str, str, str], None]
 Task = Callable[[Pod, list], object]  # (pod, message) -> a SimPy generator
 
 CONSUMER_TIMEOUT_CHECK = 60.0  # RabbitMQ evaluates consumer timeouts once a minute
+PREFETCH_HELD = 5.0  # a wait in a prefetch buffer worth an event (the twin's own diagnosis)
 
 
 class Queue:
@@ -111,7 +112,10 @@ class Queue:
             msg = ready.popleft()
             self.depth.move(self.env.now, -1)
             pod.unacked += 1
-            pod.buffer.append([msg[0], msg[1], msg[2], self.env.now])
+            # reserved by a busy worker while another has a free slot: it waits for nothing
+            held = pod.busy >= pod.concurrency and any(
+                c is not pod and c.reachable and c.busy < c.concurrency for c in cons)
+            pod.buffer.append([msg[0], msg[1], msg[2], self.env.now, held])
             self.start(pod)
 
     def start(self, pod: Pod) -> None:
@@ -127,6 +131,10 @@ class Queue:
             running[id(d)] = d
             self.delivered += 1
             self.wait.add(env.now - d[2])
+            if d[4] and env.now - d[3] >= PREFETCH_HELD:
+                self.emit(env.now, pod.component, "PrefetchHeld",
+                          f"a task waited {env.now - d[3]:.1f}s in this worker's prefetch behind "
+                          "a running one while another worker had a free slot")
             env.process(self.task(pod, d))
 
     def finished(self, pod: Pod, msg: list, incarnation: int) -> bool:
@@ -252,6 +260,9 @@ class Queue:
                 if self.acks_late:
                     oldest += [d[3] for d in self.running.get(pod, {}).values()]
                 if oldest and env.now - min(oldest) > self.consumer_timeout:
+                    self.emit(env.now, pod.component, "ConsumerTimeout",
+                              f"a delivery unacked for {env.now - min(oldest):.0f}s "
+                              f"> consumer_timeout {self.consumer_timeout:g}s")
                     self.close_channel(
                         pod, f"PRECONDITION_FAILED - delivery acknowledgement timed out "
                         f"({self.consumer_timeout:g}s)", dead=False)
