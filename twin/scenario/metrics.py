@@ -283,7 +283,8 @@ def _mean(values: list[float]) -> float:
 
 def impact(obs: list[Trace], topo: Topology, scn: Any) -> dict:
     """User impact, mean over replications: per route requests failed and for how
-    long; chat turns never completed; SSE events lost; acknowledged writes lost."""
+    long; chat turns never completed; SSE events lost or duplicated; acknowledged
+    writes lost; connections a reconnect burst re-opened."""
     if not obs:
         return {}
     routes: dict[str, dict] = {}
@@ -312,7 +313,9 @@ def impact(obs: list[Trace], topo: Topology, scn: Any) -> dict:
         key = f"store/{s.name}"
         for name, label, unit in (("writes_lost", f"acknowledged {s.name} writes lost", ""),
                                   ("write_errors", f"{s.name} writes refused", ""),
-                                  ("write_failing", f"{s.name} writes failing for", "s")):
+                                  ("write_failing", f"{s.name} writes failing for", "s"),
+                                  ("connections_opened",
+                                   f"{s.name} connections re-opened at once (reconnect burst)", "")):
             vals = []
             for o in obs:
                 if f"{key}.{name}" in o.counters:
