@@ -40,8 +40,8 @@ class Queue:
     """One queue: ready messages, the consumers' channels and what they hold unacked.
 
     A message is [req, plan, published_at]; a delivery is a fresh copy with the
-    delivery time appended, so a requeued message and the delivery a dead or
-    timed-out consumer still holds are different objects.
+    delivery time and a held-by-prefetch flag appended, so a requeued message and
+    the delivery a dead or timed-out consumer still holds are different objects.
     """
 
     def __init__(self, env: simpy.Environment, model: QueueModel, worker: Worker | None, emit: Emit):
