@@ -34,3 +34,26 @@ def test_render_bad_input_exits_2_and_writes_nothing(tmp_path: Path) -> None:
     bad.write_text("apiVersion: twin.eco2/v1\nkind: Topology\ncluster: {name: x}\npools: []\n")
     assert _invoke(["render", "-t", str(bad), "--out", str(tmp_path / "out")]) == common.BAD_INPUT
     assert not (tmp_path / "out").exists()
+
+
+def test_render_keeps_other_files_in_out_and_refuses_a_file(tmp_path: Path) -> None:
+    """--out . must never wipe a user's folder; a stale manifest of ours is replaced."""
+    from typer.testing import CliRunner
+
+    from twin.cli import app
+
+    out = tmp_path / "k8s"
+    out.mkdir()
+    (out / "notes.txt").write_text("important")
+    (out / "99-old.yaml").write_text("stale: true")
+    result = CliRunner().invoke(app, ["render", "-t", "topologies/eco2-dev.yaml", "--out", str(out),
+                                      "--no-check"])
+    assert result.exit_code == 0, result.output
+    assert (out / "notes.txt").read_text() == "important"
+    assert not (out / "99-old.yaml").exists()
+    assert (out / "kind-config.yaml").exists()
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    result = CliRunner().invoke(app, ["render", "-t", "topologies/eco2-dev.yaml", "--out", str(afile)])
+    assert getattr(result.exception, "code", None) == 2, result.output
+    assert afile.read_text() == "x"

@@ -45,6 +45,11 @@ def render_cmd(
     from twin.render import render, write
 
     topo = _load(topology, set_)
+    if out.exists() and not out.is_dir():
+        from twin.model.errors import ModelError, Problem
+
+        raise common.bad_input(ModelError([Problem(str(out), 0, 0, "--out",
+                                                    "exists and is not a directory")]))
     rendered = render(topo)
     try:
         import kubernetes_validate  # noqa: F401

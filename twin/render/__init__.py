@@ -7,7 +7,6 @@ leaves half-written output. Files are numbered in apply order.
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -70,7 +69,14 @@ def dump(objects: list[dict[str, Any]]) -> str:
 
 
 def write(rendered: Rendered, out: Path) -> list[Path]:
-    """Write all files into `out` (replacing it) atomically; returns the paths."""
+    """Write all files into `out` atomically; returns the paths.
+
+    Each file is written into a temporary sibling folder, then moved into place;
+    files in `out` that are not the renderer's own (anything but kind-config.yaml
+    and NN-*.yaml) are left alone.
+    """
+    from twin.result.io import publish
+
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
@@ -78,14 +84,7 @@ def write(rendered: Rendered, out: Path) -> list[Path]:
         (tmp / KIND_CONFIG).write_text(dump([rendered.kind_config]))
         for name, objs in rendered.files.items():
             (tmp / name).write_text(dump(objs))
-        old = None
-        if out.exists():
-            old = out.parent / f".{out.name}.old-{os.getpid()}"
-            out.rename(old)
-        tmp.rename(out)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
+        publish(tmp, out, stale=("[0-9][0-9]-*.yaml",))
+    finally:
         shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return [out / KIND_CONFIG, *(out / n for n in rendered.files)]

@@ -26,6 +26,24 @@ def read_result(path: str | Path) -> Result:
     return Result.model_validate_json(Path(path).read_text(encoding="utf-8"))
 
 
+def publish(tmp: Path, out: Path, stale: tuple[str, ...] = ()) -> list[Path]:
+    """Move every file of `tmp` into `out` with os.replace; other files in `out` stay,
+    except earlier outputs matching a `stale` glob that this run no longer writes."""
+    if out.exists() and not out.is_dir():
+        raise NotADirectoryError(f"{out} exists and is not a directory")
+    out.mkdir(parents=True, exist_ok=True)
+    names = {f.name for f in tmp.iterdir()}
+    for pattern in stale:
+        for old in out.glob(pattern):
+            if old.is_file() and old.name not in names:
+                old.unlink()
+    written = []
+    for f in sorted(tmp.iterdir()):
+        os.replace(f, out / f.name)
+        written.append(out / f.name)
+    return written
+
+
 def write_run(out: str | Path, result: Result, info: RunInfo | None = None,
               plots: bool = True) -> list[Path]:
     """Write result.json, run.json and PNGs into `out`; returns the files written."""
@@ -40,11 +58,6 @@ def write_run(out: str | Path, result: Result, info: RunInfo | None = None,
             from twin.result.plots import plot_result
 
             plot_result(result, tmp)
-        out.mkdir(parents=True, exist_ok=True)
-        written = []
-        for f in sorted(tmp.iterdir()):
-            os.replace(f, out / f.name)
-            written.append(out / f.name)
-        return written
+        return publish(tmp, out)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
