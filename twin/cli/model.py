@@ -116,7 +116,7 @@ def register(app: typer.Typer) -> None:
 # ------------------------------------------------------------------- validate
 
 
-def validate(files: Annotated[list[Path], typer.Argument(help="Topology, scenario or sweep files.")]
+def validate(files: Annotated[list[Path], typer.Argument(help="Topology or scenario files.")]
              ) -> None:
     """Check files of any kind; print every problem as FILE:LINE:COL: field: message."""
     from twin.schema import load_kinds
@@ -381,7 +381,7 @@ def graph(
 # --------------------------------------------------------------------- schema
 
 
-def schema(kind: Annotated[str, typer.Argument(help="topology, scenario or sweep.")]) -> None:
+def schema(kind: Annotated[str, typer.Argument(help="topology or scenario.")]) -> None:
     """JSON Schema of a file kind, for an editor's YAML language server."""
     from twin import schema as schemas
 
