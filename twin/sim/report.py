@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from typing import TYPE_CHECKING
 
 from twin.result.model import (
@@ -18,6 +19,7 @@ from twin.result.model import (
     WorkloadMetrics,
 )
 from twin.sim.cluster import PENDING, READY, TERMINAL
+from twin.sim.flows import RouteRuntime
 from twin.sim.stats import Histogram
 
 if TYPE_CHECKING:
@@ -121,8 +123,48 @@ def _pod_metrics(pod, now: float, span: float, cap: int, cpu_cores: float) -> Po
         cpu_utilisation=cpu_cores / pod.cpu if pod.cpu else 0.0, errors=pod.errors)
 
 
+class _Since:
+    """What a route's cumulative end-to-end meters held at the last sample, so that each
+    interval gets its own quantiles without a second histogram in the flows."""
+
+    __slots__ = ("buckets", "snapshot", "zeros", "errors")
+
+    def __init__(self) -> None:
+        self.buckets: dict[int, int] | None = None  # the live dict (identity: a reset replaces it)
+        self.snapshot: dict[int, int] = {}
+        self.zeros = 0
+        self.errors = 0
+
+
+_since: weakref.WeakKeyDictionary[RouteRuntime, _Since] = weakref.WeakKeyDictionary()
+
+
+def _e2e_interval(rt: RouteRuntime) -> tuple[Histogram, int]:
+    """The end-to-end latencies and failures recorded since the previous sample."""
+    last = _since.get(rt)
+    if last is None:
+        last = _since[rt] = _Since()
+    h = rt.e2e
+    failed = sum(rt.e2e_errors.values())
+    if last.buckets is not h.buckets:  # first sample, or the meters were reset at the warm-up
+        last.snapshot, last.zeros, last.errors = {}, 0, 0
+    part = Histogram()
+    for i, n in h.buckets.items():
+        d = n - last.snapshot.get(i, 0)
+        if d:
+            part.buckets[i] = d
+    part.zeros = h.zeros - last.zeros
+    part.count = sum(part.buckets.values()) + part.zeros
+    part.max = h.max
+    errors = max(0, failed - last.errors)
+    last.buckets, last.snapshot, last.zeros, last.errors = h.buckets, dict(h.buckets), h.zeros, failed
+    return part, errors
+
+
 def sample_series(sim: Simulation) -> None:
-    """Append one point per metric: per-interval throughput, errors and latency quantiles."""
+    """Append one point per metric: per-interval throughput, errors and latency quantiles;
+    asynchronous routes also get end-to-end quantiles (route/NAME/e2e_p95) and their
+    error_rate counts failures of any part (the summary's errors column does too)."""
     s = sim.series
     now = sim.env.now
     iv = sim.interval
@@ -141,6 +183,13 @@ def sample_series(sim: Simulation) -> None:
         put(f"route/{name}/p50", h.quantile(0.5))
         put(f"route/{name}/p95", h.quantile(0.95))
         put(f"route/{name}/in_flight", float(rt.inflight.n))
+        if rt.asynchronous:
+            e2e, failed = _e2e_interval(rt)
+            put(f"route/{name}/e2e_p50", e2e.quantile(0.5))
+            put(f"route/{name}/e2e_p95", e2e.quantile(0.95))
+            put(f"route/{name}/error_rate", failed / e2e.count if e2e.count else 0.0)
+        else:
+            put(f"route/{name}/error_rate", rt.iv_errors / h.count if h.count else 0.0)
         h.reset()
         rt.iv_errors = 0
     for name, q in sim.queues.items():
