@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, field_validator, model_validator
+from pydantic import BeforeValidator, Field, WithJsonSchema, field_validator, model_validator
 
 from twin.model.base import API_VERSION, Strict
 from twin.model.units import Duration, Rate, parse_duration
@@ -122,7 +122,20 @@ def _bound(value: Any) -> Any:
     return value
 
 
-Bound = Annotated[float, BeforeValidator(_bound)]
+_TIME_SCHEMA: dict[str, Any] = {"anyOf": [{"type": "number", "minimum": 0}, {
+    "type": "string", "examples": ["90s", "kill", "kill+10s", "kill.end+30s", "end"]}]}
+# What YAML may say for each BeforeValidator-parsed field, so editors accept what the loader does.
+_BOUND_SCHEMA: dict[str, Any] = {"anyOf": [
+    {"type": "number"},
+    {"type": "string", "pattern": r"^\s*-?\d*\.?\d+\s*(%|ms|s|m|h|d)?\s*$",
+     "examples": ["0.05", "5%", "45s"]}]}
+_WINDOW_SCHEMA: dict[str, Any] = {"anyOf": [
+    {"type": "string", "pattern": r"\.\.", "description": "FROM..TO, e.g. kill..kill+60s",
+     "examples": ["kill..kill+60s", "warmup..kill", "kill.end..end"]},
+    {"type": "object", "additionalProperties": False,
+     "properties": {"from": _TIME_SCHEMA, "to": _TIME_SCHEMA}}]}
+
+Bound = Annotated[float, BeforeValidator(_bound), WithJsonSchema(_BOUND_SCHEMA)]
 
 
 # ------------------------------------------------------------------- load
@@ -245,7 +258,7 @@ class Check(Strict):
     recovery: str | None = None
     stat: Literal["mean", "max", "min", "p50", "p95", "p99", "sum", "last", "rate",
                   "count", "delay"] | None = None
-    window: Window = Window()
+    window: Annotated[Window, WithJsonSchema(_WINDOW_SCHEMA)] = Window()
     source: str | None = Field(default=None, description="Event checks: only events from this source.")
     max: Bound | None = None
     min: Bound | None = None
