@@ -46,7 +46,7 @@ def build(doc: Document, model: type[BaseModel]) -> Any:
         raise ModelError(model_problems(doc, e)) from None
 
 
-def _prune(data: Any, path: tuple, missing: bool) -> bool:
+def _prune(data: Any, path: tuple, missing: bool, dropped: set[str]) -> bool:
     """Drop a bad field (it falls back to its default), or the list item holding a
     missing one, so that the rest of the file can still be checked."""
     if missing:
@@ -59,6 +59,9 @@ def _prune(data: Any, path: tuple, missing: bool) -> bool:
     parent = data
     for part in path[:-1]:
         parent = parent[part]
+    item = parent[path[-1]]
+    if isinstance(parent, list) and isinstance(item, dict) and isinstance(item.get("name"), str):
+        dropped.add(item["name"])
     del parent[path[-1]]
     return True
 
@@ -96,7 +99,7 @@ def build_all(doc: Document, model: type[BaseModel]) -> tuple[Any | None, list[P
             for path, missing in sorted(paths, key=lambda p: (len(p[0]), _order(p[0][-1:])),
                                         reverse=True):
                 try:
-                    if not _prune(data, path, missing):
+                    if not _prune(data, path, missing, doc.dropped):
                         return None, problems
                 except (KeyError, IndexError, TypeError):
                     continue
@@ -127,11 +130,13 @@ register_kind("Topology", Topology, topology_problems)
 _NO_NODE = "can run on no node"
 
 
-def _consequences_dropped(found: list[Problem], earlier: list[Problem]) -> list[Problem]:
-    """Placement findings mean nothing when a node pool was itself broken (and pruned)."""
+def _consequences_dropped(found: list[Problem], earlier: list[Problem],
+                          dropped: set[str] = frozenset()) -> list[Problem]:
+    """Findings that only follow from an error already reported: placement when a node
+    pool was broken, references to an item left out because it was invalid."""
     if any(p.field == "pools" or p.field.startswith("pools.") for p in earlier):
-        return [p for p in found if _NO_NODE not in p.message]
-    return found
+        found = [p for p in found if _NO_NODE not in p.message]
+    return [p for p in found if not any(f"{name!r}" in p.message for name in dropped)]
 
 
 def parse_sets(sets: Iterable[str]) -> list[tuple[str, Any, Pos]]:
@@ -145,7 +150,7 @@ def load(path: str | Path, kinds: tuple[str, ...] | None = None, sets: Iterable[
     model, checks = KINDS[doc.kind]
     obj, problems = build_all(doc, model)
     if obj is not None and checks is not None:
-        problems += _consequences_dropped(checks(obj, doc), problems)
+        problems += _consequences_dropped(checks(obj, doc), problems, doc.dropped)
     if problems:
         raise ModelError(problems)
     return obj
@@ -157,7 +162,7 @@ def load_topology(path: str | Path, sets: Iterable[str] = (),
     doc = document(path, ("Topology",), [*parse_sets(sets), *overrides])
     topo, problems = build_all(doc, Topology)
     if topo is not None:
-        problems += _consequences_dropped(topology_problems(topo, doc), problems)
+        problems += _consequences_dropped(topology_problems(topo, doc), problems, doc.dropped)
     if problems:
         raise ModelError(problems)
     return topo

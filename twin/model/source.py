@@ -49,6 +49,7 @@ class Document:
     positions: dict[tuple, Pos]
     file: str
     files: list[str] = field(default_factory=list)
+    dropped: set[str] = field(default_factory=set)  # names of items left out after an error
 
     def locate(self, loc: tuple) -> tuple[Pos, str]:
         """Position and dotted, name-keyed field path of a pydantic-style location."""
