@@ -245,7 +245,7 @@ def domain(name: Annotated[str, typer.Argument(help="Domain label, e.g. chat.")]
         if not chosen:
             _say("No resources found.")
             continue
-        t = _table("pod", "namespace", "workload", "version", "node", "requests")
+        t = _table("pod", "namespace", "workload", "version", "node", "requests incl. sidecar")
         for p in chosen:
             t.add_row(p.name, p.namespace, p.component, p.version or "", placed.where[p.name]
                       or "Pending", f"{format_cpu(p.cpu)} / {format_memory(p.memory)}")
