@@ -51,3 +51,60 @@ def test_scenario_schema_still_rejects_bad_windows_bounds_and_fields() -> None:
     paths = {tuple(e.absolute_path)[:3] for e in v.iter_errors(good)}
     assert ("checks", 0, "window") in paths and ("checks", 0, "range") in paths
     assert any(p[:2] == ("checks", 1) for p in paths)
+
+
+# ------------------------------------------------------- 2: event names
+
+
+def _emitted_names() -> dict[str, str]:
+    """Every literal event name the simulator's and replicas' emit calls use, with where."""
+    import ast
+    import re
+
+    names: dict[str, str] = {}
+    for path in [*(ROOT / "twin" / "sim").glob("*.py"), *(ROOT / "twin" / "replica").glob("*.py"),
+                 ROOT / "twin" / "scenario" / "sim_faults.py"]:
+        text = path.read_text(encoding="utf-8")
+        for node in ast.walk(ast.parse(text)):
+            if not isinstance(node, ast.Call):
+                continue
+            fn = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+            args = node.args[2:3] if fn.endswith("emit") else (
+                node.args[:1] if fn in ("_event", "_set_state") else [])
+            args += [kw.value for kw in node.keywords if kw.arg == "event"]
+            for a in args:
+                if isinstance(a, ast.Constant) and isinstance(a.value, str):
+                    names[a.value] = f"{path.name}:{node.lineno}"
+        if path.name == "sentinel.py":  # its state names and events, all "+name"/"-name"
+            for m in re.finditer(r"\"([+-][a-z][a-z-]+)\"", text):
+                if m[1] != "-inf":  # float("-inf")
+                    names[m[1]] = path.name
+    return names
+
+
+def test_every_emitted_event_name_is_in_the_registry() -> None:
+    from twin.sim import events
+
+    names = _emitted_names()
+    assert {"+switch-master", "+sdown", "NodeNotReady", "FailedGetResourceMetric"} <= set(names)
+    missing = {n: where for n, where in names.items() if not events.known(n)}
+    assert missing == {}, "add these to twin/sim/events.py"
+
+
+def test_misspelt_event_is_bad_input_with_a_hint(write_scenario) -> None:
+    from twin.model.errors import ModelError
+    from twin.scenario import loader
+
+    path = write_scenario("""\
+        name: typo
+        duration: 60s
+        timeline:
+          - {id: crash, at: 10s, action: redis-master-crash}
+        checks:
+          - {name: failover, event: +switch-mastr, window: crash..end, min: 1}
+          - {name: nodes, event: NodeNotReady, window: crash..end, max: 0}
+        """)
+    with pytest.raises(ModelError) as e:
+        loader.load(path)
+    [p] = e.value.problems
+    assert p.line == 9 and "+switch-mastr" in p.message and "did you mean '+switch-master'" in p.message

@@ -17,6 +17,7 @@ from twin.model.errors import ModelError, Problem
 from twin.model.source import Document, Pos, document, parse_set
 from twin.model.topology import Redis, Topology
 from twin.scenario.model import Scenario, parse_time
+from twin.sim.events import problem as event_problem
 
 PREFIX = "scenario."
 
@@ -100,6 +101,8 @@ def own_problems(scn: Scenario, doc: Document) -> list[Problem]:
                                             f"no fault with id {ref!r} in the timeline"))
         if c.after is not None and c.after not in ids:
             problems.append(doc.problem(("checks", i, "after"), f"no fault with id {c.after!r}"))
+        if c.event is not None and (msg := event_problem(c.event)):
+            problems.append(doc.problem(("checks", i, "event"), msg))
         if c.recovery is not None and c.after is None and not scn.faults:
             problems.append(doc.problem(("checks", i, "recovery"),
                                         "a recovery check needs a fault in the timeline"))

@@ -1,0 +1,81 @@
+"""Every event name a backend can put in a run's timeline: what a check's `event:` may name.
+
+A check on an event no backend emits can never hold, so `twin validate` rejects
+it with a "did you mean" instead of letting `twin run` fail with "never". The
+simulator's emitters (twin.sim.*, twin.scenario.sim_faults) and the replica
+backends use these names; tests/scenario/test_ux.py scans their `emit(...)`
+calls and fails when one emits a name missing here: add new names to the set
+of their emitter.
+"""
+
+from __future__ import annotations
+
+import difflib
+
+SENTINEL = frozenset({
+    # Redis Sentinel's Pub/Sub channels (redis.io "Sentinel API": Pub/Sub messages), which
+    # twin.sim.sentinel reproduces and the local backend records from real sentinels
+    "+reset-master", "+slave", "+failover-state-reconf-slaves", "+failover-detected",
+    "+slave-reconf-sent", "+slave-reconf-inprog", "+slave-reconf-done", "-dup-sentinel",
+    "+sentinel", "+sdown", "-sdown", "+odown", "-odown", "+new-epoch", "+try-failover",
+    "+elected-leader", "+failover-state-select-slave", "+tilt", "-tilt", "+monitor",
+    "-monitor", "+set", "+role-change",
+    "+selected-slave", "+failover-state-send-slaveof-noone", "+failover-state-wait-promotion",
+    "+failover-end", "+failover-end-for-timeout", "+switch-master", "+promoted-slave",
+    "+convert-to-slave", "+fix-slave-config", "+config-update-from", "+vote-for-leader",
+    "-failover-abort-not-elected", "-failover-abort-no-good-slave",
+    "-failover-abort-slave-timeout", "-slave-reconf-sent-timeout",
+})
+
+KUBERNETES = frozenset({
+    # pod phases the cluster records (twin.sim.cluster) and the events of the kubelet,
+    # scheduler, controllers, HPA, node lifecycle and `kubectl drain`
+    "Pending", "Starting", "Ready", "Terminating", "Deleted", "Killed", "Evicted",
+    "ScalingReplicaSet", "FailedScheduling", "Scheduled", "NodeDown", "NodeNotReady",
+    "NodeReady", "NodeNotSchedulable", "NodeSchedulable", "TaintManagerEviction",
+    "SuccessfulRescale", "FailedGetResourceMetric", "DrainTimeout", "Drained",
+    "EvictionBlocked", "RollingUpdate", "RolloutComplete", "Killing", "ControlPlaneDown",
+    "ControlPlaneUp", "Scaled",
+})
+
+STORES = frozenset({
+    # PostgreSQL/Patroni and plain stores (twin.sim.patroni, twin.sim.stores)
+    "ServerDown", "ServerUp", "LeaderKeyExpired", "Promoted", "StoreDown", "StoreUp",
+    "Primary", "TooManyConnections",
+})
+
+BROKER = frozenset({
+    # RabbitMQ and Celery workers (twin.sim.broker, twin.scenario.sim_faults)
+    "PrefetchHeld", "ChannelClosed", "ConsumerTimeout", "MemoryAlarm", "MemoryAlarmCleared",
+    "WorkerCrash", "PoisonMessage", "PoisonPublished",
+})
+
+MESH = frozenset({"OutlierEjected", "OutlierUnejected", "FaultInjected", "FaultRemoved"})
+
+BACKENDS = frozenset({"NotApplied", "FaultFailed"})
+"""What a replica backend records about a fault it could not apply."""
+
+SCENARIO_PREFIX = "scenario:"
+"""`scenario:ACTION`: the timeline's own faults, as the backends record them."""
+
+KNOWN: frozenset[str] = SENTINEL | KUBERNETES | STORES | BROKER | MESH | BACKENDS
+
+
+def known(name: str) -> bool:
+    return name in KNOWN or name.startswith(SCENARIO_PREFIX)
+
+
+def suggest(name: str, n: int = 3) -> list[str]:
+    """The known names closest to a typo (`+switch-mastr` -> `+switch-master`)."""
+    return difflib.get_close_matches(name, sorted(KNOWN), n=n, cutoff=0.6)
+
+
+def problem(name: str) -> str | None:
+    """Why a check cannot name this event, or None when some backend emits it."""
+    if known(name):
+        return None
+    close = suggest(name)
+    hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else (
+        " (Sentinel events start with + or -, e.g. +switch-master; Kubernetes events are "
+        "CamelCase, e.g. NodeNotReady)")
+    return f"no backend emits an event named {name!r}{hint}"
