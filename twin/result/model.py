@@ -171,6 +171,23 @@ class Estimate(Data):
     n: int
 
 
+class Saturation(Data):
+    """A component whose backlog grew through the measured window: the load exceeds its
+    capacity, so its latency and backlog figures depend on how long the run was."""
+
+    component: str = Field(
+        description="KIND/NAME: queue/chat-tasks, workload/chat-worker, pod/NAME, route/chat.")
+    evidence: str = Field(description="One sentence: the levels, the growth, the utilisation.")
+    metric: str = Field(default="", description="What grew: depth, in_flight, e2e_p95, p95, "
+                        "or utilisation when only the busy share says so.")
+    start: float | None = Field(default=None, description="Level at the window's start.")
+    end: float | None = Field(default=None, description="Level at the window's end.")
+    growth_per_minute: float | None = Field(default=None, description="Least-squares slope.")
+    utilisation: float | None = Field(default=None, description="Busy slots over concurrency "
+                                      "of the component (or of the queue's consumer).")
+    replications: int = Field(default=1, description="Replications in which it was flagged.")
+
+
 class CheckOutcome(Data):
     """A check judged in every replication (filled by the scenario runner)."""
 
@@ -200,6 +217,8 @@ class Result(Data):
     aggregate: dict[str, Estimate] = Field(
         default={}, description="KIND/NAME/metric (route/chat/latency.p95) over replications.")
     checks: list[CheckOutcome] = []
+    saturated: list[Saturation] = Field(
+        default=[], description="Unstable components (backlog growing through the run).")
 
     @property
     def passed(self) -> bool:

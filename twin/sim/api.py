@@ -4,7 +4,8 @@
     result = simulate("topologies/eco2-prod.yaml", loads={"chat": 5}, duration=600,
                       seed=1, replications=3)
 
-`run_replications` takes a loaded topology and an optional `setup(sim)` called
+The Result lists the components whose backlog grew through the run (`saturated`,
+see twin.sim.saturation). `run_replications` takes a loaded topology and an optional `setup(sim)` called
 before each replication runs: the scenario runner schedules its faults there
 (`sim.schedule(t, fn)`) and reads events and metrics from the Result.
 """
@@ -30,6 +31,7 @@ def run_replications(topology: Topology, loads: load.LoadInput = None, duration:
                      sets: Iterable[str] = ()) -> Result:
     """Independent replications (same seed, replication index 0..R-1) and their aggregate."""
     from twin.result.stats import aggregate
+    from twin.sim.saturation import saturation
 
     resolved = load.resolve(topology, loads)
     warm = duration * 0.1 if warmup is None else warmup
@@ -42,10 +44,14 @@ def run_replications(topology: Topology, loads: load.LoadInput = None, duration:
             setup(sim)
         cb = (lambda f, r=r: progress(r, f)) if progress is not None else None
         runs.append(sim.run(cb))
+    consumers: dict[str, list[str]] = {}
+    for w in topology.workers:
+        consumers.setdefault(w.queue, []).append(w.name)
     return Result(
         topology=name, description=topology.description, seed=seed, replications=replications,
         duration=duration, warmup=warm, interval=iv or 0.0, loads=resolved.describe(),
-        sets=list(sets), runs=runs, aggregate=aggregate(runs))
+        sets=list(sets), runs=runs, aggregate=aggregate(runs),
+        saturated=saturation(runs, consumers))
 
 
 def simulate(topology_path: str | Path, loads: load.LoadInput = None, duration: float = 600.0,
