@@ -30,6 +30,33 @@ def _ci(result, key: str, fmt=_fmt_s, half: bool = False) -> str:  # noqa: ANN00
     return fmt(est.mean)
 
 
+def failure_rate(route) -> float:  # noqa: ANN001 - a RouteMetrics
+    """Failed requests over finished ones, counting a failure in any part: for an
+    asynchronous route the end-to-end outcome (which includes the synchronous one)."""
+    if route.end_to_end is not None:
+        return sum(route.end_to_end_errors.values()) / route.end_to_end.count \
+            if route.end_to_end.count else 0.0
+    return sum(route.errors.values()) / route.completed if route.completed else 0.0
+
+
+def saturation_warning(result) -> list[str]:  # noqa: ANN001 - a Result
+    """Lines of the warning about unstable components (empty when none)."""
+    if not result.saturated:
+        return []
+    n = result.replications
+    lines = ["WARNING: saturated: the backlog grew through the run, so there is no steady "
+             "state and latency and backlog figures grow with run length."]
+    for s in result.saturated:
+        where = f" (in {s.replications} of {n} replications)" if n > 1 else ""
+        lines.append(f"  {s.component}: {s.evidence}{where}")
+    over = [s.component.split("/", 1)[1] for s in result.saturated
+            if s.component.startswith(("workload/", "pod/"))]
+    if over:
+        lines.append(f"This load exceeds {', '.join(over)}'s capacity: add replicas or "
+                     "concurrency, or lower the load, before reading the latencies above.")
+    return lines
+
+
 def summary_table(result):  # noqa: ANN001, ANN201 - a Result -> a Rich Table
     from rich import box
     from rich.table import Table
@@ -39,6 +66,10 @@ def summary_table(result):  # noqa: ANN001, ANN201 - a Result -> a Rich Table
              f"{'s' if n != 1 else ''}, seed {result.seed}"
              + (" (means; ± the 95 % CI of p95)" if n > 1 else ""))
     table = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left", caption_justify="left")
+    if any(r.end_to_end is not None for r in result.runs[0].routes.values()):
+        title += ("\nerrors: failed over finished requests, asynchronous failures included;"
+                  " p50-p99: the synchronous part; e2e: accepted to last event")
+        table.title = title
     cols = ("route", "load", "done/s", "errors", "p50", "p95", *(("±",) if n > 1 else ()), "p99",
             "e2e p95")
     for col in cols:
@@ -55,10 +86,11 @@ def summary_table(result):  # noqa: ANN001, ANN201 - a Result -> a Rich Table
         e2e = (_ci(result, f"route/{name}/end_to_end.p95")
                if run0.routes[name].end_to_end is not None else "")
         ci = (_ci(result, f"route/{name}/latency.p95", half=True),) if n > 1 else ()
+        failed = sum(failure_rate(run.routes[name]) for run in result.runs) / len(result.runs)
         table.add_row(
             name, result.loads.get(name, ""),
             _ci(result, f"route/{name}/throughput", lambda x: f"{x:.2f}"),
-            _ci(result, f"route/{name}/error_rate", lambda x: f"{x * 100:.2f}%"),
+            f"{failed * 100:.2f}%",
             _ci(result, f"route/{name}/latency.p50"), _ci(result, f"route/{name}/latency.p95"),
             *ci, _ci(result, f"route/{name}/latency.p99"), e2e)
         if causes:
@@ -153,6 +185,8 @@ def register(app: typer.Typer) -> None:
                        python=platform.python_version(), versions=versions,
                        host=platform.node(), command=sys.argv)
         common.out.print(summary_table(result))
+        for line in saturation_warning(result):
+            common.out.print(line, style="bold red", markup=False, soft_wrap=True)
         pending = sorted({p for run in result.runs for p in run.pending_pods})
         if pending:
             common.out.print(f"Pending pods (no node fits): {', '.join(pending)}", style="yellow",

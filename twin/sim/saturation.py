@@ -147,10 +147,3 @@ def saturation(runs: Sequence[ReplicationResult],
     keys = sorted(first, key=lambda c: (order.get(c.split("/")[0], 9), c))
     return [first[k].model_copy(update={"replications": count[k]}) for k in keys]
 
-
-def explain(s: Saturation) -> str:
-    """What a flagged component means for the figures (for the CLI's warning)."""
-    kind, name = s.component.split("/", 1)
-    if kind == "route":
-        return f"{name}'s latency figures grow with run length (no steady state)"
-    return f"this load exceeds {name}'s capacity; latency behind it grows with run length"
