@@ -2,7 +2,10 @@
 
 Prints a summary table per route, shows progress on stderr while it runs, and
 writes result.json (deterministic), run.json (wall clock, versions) and PNGs of
-latency, errors and throughput into --out, atomically. Exit 2 on bad input.
+latency, errors, throughput and queue depth (twin.cli.sim_plots) into --out, each
+file atomically. Components whose backlog grew through the run (Result.saturated)
+get a red warning; the exit status stays 0 (a saturated answer is still an answer).
+Exit 2 on bad input.
 """
 
 from __future__ import annotations
@@ -191,7 +194,11 @@ def register(app: typer.Typer) -> None:
         if pending:
             common.out.print(f"Pending pods (no node fits): {', '.join(pending)}", style="yellow",
                              markup=False, soft_wrap=True)
-        written = write_run(out, result, info, plots=plots)
+        written = write_run(out, result, info, plots=False)
+        if plots:
+            from twin.cli.sim_plots import write_plots
+
+            written = sorted([*written, *write_plots(out, result)])
         common.out.print(f"{dur * replications:g} simulated seconds in {wall:.1f}s "
                          f"({info.speed:.0f}x real time); wrote "
                          + ", ".join(str(p) for p in written), markup=False, soft_wrap=True)
