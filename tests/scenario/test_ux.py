@@ -108,3 +108,30 @@ def test_misspelt_event_is_bad_input_with_a_hint(write_scenario) -> None:
         loader.load(path)
     [p] = e.value.problems
     assert p.line == 9 and "+switch-mastr" in p.message and "did you mean '+switch-master'" in p.message
+
+
+# ---------------------------------------------- 3: one typo, one problem
+
+
+def test_an_invalid_fault_is_not_reported_again_by_each_reference(write_scenario) -> None:
+    from twin.model.errors import ModelError
+    from twin.scenario import loader
+
+    path = write_scenario("""\
+        name: typo
+        duration: 60s
+        timeline:
+          - {id: crash, at: 10s, action: redis-master-crsh}
+        checks:
+          - {name: a, event: +switch-master, window: crash..end, min: 1}
+          - {name: b, metric: route/chat.error_rate, window: crash..crash.end, max: 0.5}
+          - {name: c, recovery: route/chat.error_rate, after: crash, within: 30s}
+          - {name: d, recovery: route/chat.error_rate, within: 30s}
+          - {name: e, event: +sdown, window: warmup..nocrash, min: 1}
+        """)
+    with pytest.raises(ModelError) as e:
+        loader.load(path)
+    messages = [p.message for p in e.value.problems]
+    assert len(messages) == 2, messages
+    assert "redis-master-crsh" in messages[0] or "redis-master-crash" in messages[0]
+    assert messages[1] == "no fault with id 'nocrash' in the timeline"  # a real dangling reference

@@ -92,18 +92,22 @@ def own_problems(scn: Scenario, doc: Document) -> list[Problem]:
             ids[a.id] = i
         if a.at >= scn.duration:
             problems.append(doc.problem(("timeline", i, "at"), "happens after the run ends (duration)"))
+    # ids of timeline items that were themselves invalid (reported already): not "missing"
+    raw = doc.data.get("timeline") if isinstance(doc.data, dict) else None
+    invalid = {str(item["id"]) for item in raw if isinstance(item, dict) and "id" in item} - set(ids) \
+        if isinstance(raw, list) else set()
     for i, c in enumerate(scn.checks):
         for field in ("from", "to"):
             expr = getattr(c.window, "from_" if field == "from" else "to")
             ref, _, _ = parse_time(expr)
-            if ref is not None and ref not in ("start", "warmup", "end") and ref not in ids:
+            if ref is not None and ref not in ("start", "warmup", "end") and ref not in {*ids, *invalid}:
                 problems.append(doc.problem(("checks", i, "window", field),
                                             f"no fault with id {ref!r} in the timeline"))
-        if c.after is not None and c.after not in ids:
+        if c.after is not None and c.after not in {*ids, *invalid}:
             problems.append(doc.problem(("checks", i, "after"), f"no fault with id {c.after!r}"))
         if c.event is not None and (msg := event_problem(c.event)):
             problems.append(doc.problem(("checks", i, "event"), msg))
-        if c.recovery is not None and c.after is None and not scn.faults:
+        if c.recovery is not None and c.after is None and not scn.faults and not invalid:
             problems.append(doc.problem(("checks", i, "recovery"),
                                         "a recovery check needs a fault in the timeline"))
         if (c.window.from_ != "warmup" or c.window.to != "end") and not problems:
