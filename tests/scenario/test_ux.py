@@ -135,3 +135,66 @@ def test_an_invalid_fault_is_not_reported_again_by_each_reference(write_scenario
     assert len(messages) == 2, messages
     assert "redis-master-crsh" in messages[0] or "redis-master-crash" in messages[0]
     assert messages[1] == "no fault with id 'nocrash' in the timeline"  # a real dangling reference
+
+
+# ------------------------------------------- 4, 5: the header and the timeline
+
+TIMELINE = [
+    {"t": 0.0, "source": "hpa/auth-api,chat-api-v1,scan-api,image-api,character-api,location-api,"
+     "sse-gateway,chat-worker", "event": "FailedGetResourceMetric",
+     "detail": "no ready pod has a CPU sample yet"},
+    {"t": 40.0, "source": "store/redis", "event": "redis-master-crash", "detail": "id=kill", "fault": True},
+    {"t": 70.07, "source": "sentinel/1,2,0", "event": "+sdown", "detail": "name=redis-0"},
+    {"t": 70.26, "source": "sentinel/2", "event": "+failover-state-send-slaveof-noone",
+     "detail": "name=redis-2"},
+    {"t": 70.87, "source": "sentinel/0,1,2", "event": "+switch-master",
+     "detail": "name=redis-0 from=redis-0 to=redis-2 and a long tail of words that must fold"},
+]
+
+
+@pytest.fixture
+def crash_run(write_scenario, fake_backend):
+    from conftest import CRASH
+
+    from twin.scenario import loader
+    from twin.scenario.runner import execute
+
+    run = execute(loader.load(write_scenario(CRASH), ["stores.redis.sentinel.down_after=5s"]), "fake")
+    run.timeline = [dict(e) for e in TIMELINE]
+    return run
+
+
+def _render(run, width: int, **kw) -> str:
+    from rich.console import Console
+
+    from twin.scenario import report
+
+    console = Console(width=width, record=True, color_system=None, file=open("/dev/null", "w"))  # noqa: SIM115
+    report.print_run(run, console, **kw)
+    return console.export_text()
+
+
+def test_header_names_the_command_line_set(crash_run) -> None:
+    head = _render(crash_run, 120).splitlines()[1]
+    assert "--set stores.redis.sentinel.down_after=5s" in head
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_timeline_keeps_times_and_names_at_terminal_widths(crash_run, width: int) -> None:
+    text = _render(crash_run, width)
+    lines = text.splitlines()
+    sdown = next(x for x in lines if "+sdown" in x)
+    switch = next(x for x in lines if "+switch-master" in x)
+    assert "70.07s" in sdown and "+30.07s" in sdown
+    assert "70.87s" in switch and "+30.87s" in switch
+    assert any("+failover-state-send-slaveof-noone" in x for x in lines)  # not cut
+    assert "FailedGetResourceMetric" not in text and "1 events not shown" in text
+    start = next(i for i, x in enumerate(lines) if x.startswith("Timeline"))
+    end = next(i for i, x in enumerate(lines) if i > start and not x.startswith(" "))
+    assert max(len(x.rstrip()) for x in lines[start:end]) <= width
+
+
+def test_events_all_shows_the_noise_with_a_short_source(crash_run) -> None:
+    text = _render(crash_run, 80, events="all")
+    row = next(x for x in text.splitlines() if "FailedGetResourceMetric" in x)
+    assert "0.00s" in row and "hpa" in row

@@ -46,6 +46,9 @@ def register(app: typer.Typer) -> None:
             help="Write result.json, run.json and plots here (a subfolder per scenario when several).")] = None,
         format_: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
         junit: Annotated[Path | None, typer.Option(help="Write JUnit XML here, for CI.")] = None,
+        events: Annotated[str, typer.Option(
+            help="Timeline: related (the faults and what follows them) or all; result.json has all.")
+        ] = "related",
     ) -> None:
         """Run scenarios (on the simulator by default) and judge their checks."""
         from twin.model.errors import ModelError
@@ -55,6 +58,8 @@ def register(app: typer.Typer) -> None:
 
         if format_ not in ("table", "json"):
             raise common.bad_input(ModelError([_problem("--format", "must be table or json")]))
+        if events not in ("related", "all"):
+            raise common.bad_input(ModelError([_problem("--events", "must be related or all")]))
         loaded, problems = [], []
         for path in scenarios:
             try:
@@ -86,7 +91,7 @@ def register(app: typer.Typer) -> None:
                 raise common.cannot_run(e.what, e.how) from None
             runs.append(run)
             if format_ == "table":
-                report.print_run(run, common.out)
+                report.print_run(run, common.out, events)
                 common.out.print()
             if out is not None:
                 target = out if len(loaded) == 1 else out / scn.name

@@ -115,42 +115,26 @@ def _style(status: str) -> str:
     return {HELD: "green", FAILED: "bold red", NOT_APPLICABLE: "yellow"}[status]
 
 
-def print_run(run: Run, console: Any) -> None:
-    """The human report: header, timeline, user impact, checks, verdict."""
+def print_run(run: Run, console: Any, events: str = "related") -> None:
+    """The human report: header, timeline, user impact, checks, verdict.
+
+    events: "related" (the faults, what the checks name, what follows the first
+    fault, without the HPA's start-up noise) or "all"; result.json keeps them all."""
+    from rich.markup import escape
     from rich.table import Table
 
     scn = run.scenario
     console.print(f"[bold]{scn.name}[/]  {scn.description or ''}".rstrip())
     reps = f"{run.replications} replication{'s' if run.replications != 1 else ''}"
-    over = ", ".join(f"{k}={v}" for k, v in scn.overrides.items())
+    # the file's overrides and the command line's --set: a what-if run's header differs
+    over = ", ".join([*(f"{k}={v}" for k, v in scn.overrides.items()),
+                      *(f"--set {s}" for s in run.loaded.sets)])
     console.print(f"[dim]{run.loaded.topology_path} on {run.backend}, seed {run.seed}, {reps}, "
-                  f"{format_duration(scn.duration)}{', ' + over if over else ''}[/]")
+                  f"{format_duration(scn.duration)}{', ' + escape(over) if over else ''}[/]",
+                  markup=True, highlight=False)
 
     if run.timeline:
-        t = Table(title="Timeline (replication 1)", title_justify="left", box=None, pad_edge=False)
-        first = scn.faults[0] if scn.faults else None
-        t.add_column("t", justify="right", no_wrap=True, min_width=8)
-        if first is not None:
-            t.add_column(f"{first.id or first.action}+", justify="right", no_wrap=True, min_width=7)
-        t.add_column("source", no_wrap=True)
-        t.add_column("event", no_wrap=True, min_width=16)
-        t.add_column("detail", overflow="ellipsis", no_wrap=True)
-        events = [e for e in run.timeline if not e["event"].startswith("scenario:")]
-        widths = [max(len(f"{e['t']:.2f}s") for e in events) if events else 8,
-                  max((len(e.get("source", "")) for e in events), default=6),
-                  max((len(e["event"]) for e in events), default=5)]
-        room = max(12, console.width - sum(widths) - (10 if first is not None else 0) - 8)
-        shown = events if len(events) <= MAX_TIMELINE else _thin(events)
-        for e in shown:
-            if e.get("elided"):
-                t.add_row(*([""] * (len(t.columns) - 2)), f"[dim]... {e['elided']} more[/]", "")
-                continue
-            event = f"[bold]{e['event']}[/]" if e.get("fault") else e["event"]
-            rel = [] if first is None else [
-                f"{e['t'] - first.at:+.2f}s" if e["t"] >= first.at else ""]
-            t.add_row(f"{e['t']:.2f}s", *rel, e.get("source", ""), event,
-                      _clip(e.get("detail", ""), room))
-        console.print(t)
+        _print_timeline(run, console, events)
 
     impact = run.impact or {}
     routes = impact.get("routes", {})
@@ -199,6 +183,82 @@ def print_verdict(run: Run, console: Any) -> None:
             console.print(f"  - {o.sentence()}", markup=False, soft_wrap=True)
     else:
         console.print(f"[bold green]PASSED[/] {run.scenario.name}: {held} checks held{note}")
+
+
+NOISE = frozenset({"FailedGetResourceMetric"})
+"""Events that say nothing about a fault (the HPA before any pod has a CPU sample)."""
+
+_GAP = 2  # Rich's padding between two columns of a box-less, edge-less table
+
+
+def related(run: Run) -> tuple[list[dict], int]:
+    """(the headline timeline, how many events it leaves out): the faults, events the
+    checks name, and what happens from the first fault on, less NOISE."""
+    scn = run.scenario
+    named = {c.event for c in scn.checks if c.event}
+    first = min((a.at for a in scn.faults), default=0.0)
+    rows = [e for e in run.timeline if not e["event"].startswith("scenario:")]
+    keep = [e for e in rows if e.get("fault") or e["event"] in named
+            or (e["t"] >= first and e["event"] not in NOISE)]
+    return keep, len(rows) - len(keep)
+
+
+def short_source(source: str, room: int) -> str:
+    """`hpa/auth-api,chat-api-v1,scan-api,...` as `hpa/auth-api,chat-api-v1 +6` to fit `room`."""
+    if len(source) <= room:
+        return source
+    kind, slash, names = source.rpartition("/")
+    parts = names.split(",")
+    head = f"{kind}{slash}" if slash else ""
+    for n in range(len(parts) - 1, 0, -1):
+        text = f"{head}{','.join(parts[:n])} +{len(parts) - n}"
+        if len(text) <= room:
+            return text
+    count = f"{len(parts)} {kind}s"  # `3 sentinels`
+    if len(parts) > 1 and kind and len(count) <= room:
+        return count
+    return names if len(names) <= room else _clip(source, room)
+
+
+def _print_timeline(run: Run, console: Any, which: str) -> None:
+    """Times and event names never cut: the source list shortens and the detail folds."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    scn = run.scenario
+    if which == "all":
+        events, hidden = [e for e in run.timeline if not e["event"].startswith("scenario:")], 0
+    else:
+        events, hidden = related(run)
+    shown = events if len(events) <= MAX_TIMELINE else _thin(events)
+    first = scn.faults[0] if scn.faults else None
+    rows = [e for e in shown if not e.get("elided")]
+    t_w = max((len(f"{e['t']:.2f}s") for e in rows), default=6)
+    rel_w = max((len(f"{e['t'] - first.at:+.2f}s") for e in rows), default=7) if first else 0
+    ev_w = max((len(e["event"]) for e in rows), default=5)
+    fixed = t_w + (rel_w + _GAP if first else 0) + ev_w + 3 * _GAP
+    src_w = max(12, min(max((len(e.get("source", "")) for e in rows), default=6),
+                        console.width - fixed - 14, 32))
+    title = "Timeline (replication 1" + (f"; {hidden} events not shown, `--events all` shows them)"
+                                        if hidden else ")")
+    t = Table(title=title, title_justify="left", box=None, pad_edge=False)
+    t.add_column("t", justify="right", no_wrap=True, min_width=max(t_w, 1))
+    if first is not None:
+        t.add_column(f"{first.id or first.action}+", justify="right", no_wrap=True,
+                     min_width=max(rel_w, len(first.id or first.action) + 1))
+    t.add_column("source", no_wrap=True, max_width=src_w)
+    t.add_column("event", no_wrap=True, min_width=ev_w)
+    t.add_column("detail", overflow="fold", ratio=1)
+    for e in shown:
+        if e.get("elided"):
+            t.add_row(*([""] * (len(t.columns) - 2)), f"[dim]... {e['elided']} more[/]", "")
+            continue
+        event = f"[bold]{escape(e['event'])}[/]" if e.get("fault") else escape(e["event"])
+        rel = [] if first is None else [
+            f"{e['t'] - first.at:+.2f}s" if e["t"] >= first.at else ""]
+        t.add_row(f"{e['t']:.2f}s", *rel, escape(short_source(e.get("source", ""), src_w)), event,
+                  escape(e.get("detail", "")))
+    console.print(t)
 
 
 def _clip(text: str, room: int) -> str:
