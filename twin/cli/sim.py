@@ -2,7 +2,7 @@
 
 Prints a summary table per route, shows progress on stderr while it runs, and
 writes result.json (deterministic), run.json (wall clock, versions) and PNGs of
-latency, errors, throughput and queue depth (twin.cli.sim_plots) into --out, each
+latency, errors, throughput and queue depth (twin.result.plots) into --out, each
 file atomically. Components whose backlog grew through the run (Result.saturated)
 get a red warning; the exit status stays 0 (a saturated answer is still an answer).
 Exit 2 on bad input.
@@ -194,11 +194,7 @@ def register(app: typer.Typer) -> None:
         if pending:
             common.out.print(f"Pending pods (no node fits): {', '.join(pending)}", style="yellow",
                              markup=False, soft_wrap=True)
-        written = write_run(out, result, info, plots=False)
-        if plots:
-            from twin.cli.sim_plots import write_plots
-
-            written = sorted([*written, *write_plots(out, result)])
+        written = write_run(out, result, info, plots=plots)
         common.out.print(f"{dur * replications:g} simulated seconds in {wall:.1f}s "
                          f"({info.speed:.0f}x real time); wrote "
                          + ", ".join(str(p) for p in written), markup=False, soft_wrap=True)

@@ -1,20 +1,76 @@
-"""PNG plots of a Result's time series: latency, errors and throughput per route."""
+"""The PNGs of a Result (`twin sim`): what a person reading a capacity run wants to see.
+
+latency.png   per route over time: p95 line with the p50..p95 band; the synchronous
+              response on top and, for asynchronous routes, end to end below (the
+              turn a user waits for); log y axis when values span orders of magnitude.
+errors.png    per route error rate (asynchronous failures included), y from 0.
+throughput.png per route completed requests per second, y from 0.
+queues.png    depth of each queue (only when the topology has queues).
+
+Drawn from the first replication's series; routes, queues and workloads the
+Result flags as saturated are marked in the legends.
+"""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
+from typing import Any
 
 from twin.result.model import Result
 
-PLOTS = {
-    "latency.png": (("p50", "p95"), "latency (s)", "Latency per route (p50 solid, p95 dashed)"),
-    "errors.png": (("errors",), "errors per second", "Errors per route"),
-    "throughput.png": (("throughput",), "requests per second", "Throughput per route"),
-}
+LOG_SPAN = 30.0  # max / min of a panel above which its y axis is logarithmic
+
+
+def _routes(values: dict[str, list[float]]) -> list[str]:
+    seen: list[str] = []
+    for k in values:
+        if k.startswith("route/"):
+            name = k.split("/")[1]
+            if name not in seen:
+                seen.append(name)
+    return seen
+
+
+def _positive(ys: list[float]) -> list[float]:
+    """Empty intervals (0) are gaps, not zero latency."""
+    return [y if y > 0 else math.nan for y in ys]
+
+
+def _latency_panel(ax: Any, t: list[float], values: dict[str, list[float]], routes: list[str],
+                   colors: dict[str, str], prefix: str, title: str, flagged: set[str]) -> None:
+    lo, hi = math.inf, 0.0
+    for r in routes:
+        p95 = values.get(f"route/{r}/{prefix}p95")
+        p50 = values.get(f"route/{r}/{prefix}p50")
+        if not p95:
+            continue
+        ys = _positive(p95)
+        label = r + (" (growing: saturated)" if r in flagged else "")
+        ax.plot(t[: len(ys)], ys, color=colors[r], linewidth=1.6, label=label)
+        if p50:
+            ax.fill_between(t[: len(p50)], _positive(p50), ys[: len(p50)], color=colors[r],
+                            alpha=0.15, linewidth=0)
+        finite = [y for y in ys + _positive(p50 or []) if not math.isnan(y)]
+        if finite:
+            lo, hi = min(lo, min(finite)), max(hi, max(finite))
+    if hi > 0 and lo < math.inf and hi / lo > LOG_SPAN:
+        ax.set_yscale("log")
+    else:
+        ax.set_ylim(bottom=0)
+    ax.set_ylabel("seconds")
+    ax.set_title(title, fontsize=10, loc="left")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+
+
+def _warmup(ax: Any, result: Result) -> None:
+    if result.warmup:
+        ax.axvspan(0, result.warmup, color="0.92", zorder=0)
 
 
 def plot_result(result: Result, out: Path) -> list[Path]:
-    """One PNG per PLOTS entry from the first replication's series (Agg backend)."""
+    """Write the PNGs into `out`; returns their paths (none without series)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -23,28 +79,86 @@ def plot_result(result: Result, out: Path) -> list[Path]:
     if not result.runs or result.runs[0].series is None:
         return []
     series = result.runs[0].series
-    routes = sorted({k.split("/")[1] for k in series.values if k.startswith("route/")})
-    written = []
-    for fname, (metrics, ylabel, title) in PLOTS.items():
-        fig, ax = plt.subplots(figsize=(9, 4.5), dpi=100)
-        for i, route in enumerate(routes):
-            color = f"C{i % 10}"
-            for j, m in enumerate(metrics):
-                ys = series.values.get(f"route/{route}/{m}")
-                if ys:
-                    ax.plot(series.t[: len(ys)], ys, color=color, linestyle="-" if j == 0 else "--",
-                            label=route if j == 0 else None, linewidth=1.2)
-        if result.warmup:
-            ax.axvspan(0, result.warmup, color="0.9", label="warm-up")
-        ax.set_xlabel("simulated time (s)")
-        ax.set_ylabel(ylabel)
-        ax.set_title(title)
-        if routes:
-            ax.legend(loc="upper right", fontsize=8, ncol=2)
-        ax.grid(alpha=0.3)
+    t, values = series.t, series.values
+    routes = _routes(values)
+    colors = {r: f"C{i % 10}" for i, r in enumerate(routes)}
+    flagged = {s.component.split("/", 1)[1] for s in result.saturated}
+    asynchronous = [r for r in routes if f"route/{r}/e2e_p95" in values]
+    note = f" (seed {result.seed}, replication 1 of {result.replications}; grey: warm-up)"
+    written: list[Path] = []
+
+    def save(fig: Any, name: str) -> None:
         fig.tight_layout()
-        path = out / fname
+        path = out / name
         fig.savefig(path, metadata={"Software": None})
         plt.close(fig)
         written.append(path)
+
+    panels = 2 if asynchronous else 1
+    fig, axes = plt.subplots(panels, 1, figsize=(10, 3.6 * panels), dpi=100, sharex=True,
+                             squeeze=False)
+    _latency_panel(axes[0][0], t, values, routes, colors, "",
+                   "Response latency per route (synchronous part): p95 line, p50..p95 band",
+                   set())
+    if asynchronous:
+        _latency_panel(axes[1][0], t, values, asynchronous, colors, "e2e_",
+                       "End-to-end latency of asynchronous routes (accepted to last event)",
+                       flagged)
+    for ax in axes[:, 0]:
+        _warmup(ax, result)
+    axes[-1][0].set_xlabel("simulated time (s)")
+    fig.suptitle(f"Latency{note}", fontsize=9)
+    save(fig, "latency.png")
+
+    fig, ax = plt.subplots(figsize=(10, 3.8), dpi=100)
+    failing = [r for r in routes if any(values.get(f"route/{r}/error_rate", []))]
+    for r in failing:
+        ys = [100 * y for y in values[f"route/{r}/error_rate"]]
+        ax.plot(t[: len(ys)], ys, color=colors[r], linewidth=1.3, marker=".", markersize=3,
+                label=r)
+    top = max((max(100 * y for y in values[f"route/{r}/error_rate"]) for r in failing),
+              default=0.0)
+    ax.set_ylim(0, max(1.0, top * 1.1))
+    quiet = [r for r in routes if r not in failing]
+    if quiet:
+        ax.text(0.01, 0.97, "no failed requests: " + ", ".join(quiet), transform=ax.transAxes,
+                va="top", fontsize=8, color="0.35")
+    if failing:
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+    _warmup(ax, result)
+    ax.set_xlabel("simulated time (s)")
+    ax.set_ylabel("failed requests (%)")
+    ax.set_title("Error rate per route per interval (asynchronous failures included)" + note,
+                 fontsize=10, loc="left")
+    ax.grid(alpha=0.3)
+    save(fig, "errors.png")
+
+    fig, ax = plt.subplots(figsize=(10, 3.8), dpi=100)
+    for r in routes:
+        ys = values.get(f"route/{r}/throughput", [])
+        ax.plot(t[: len(ys)], ys, color=colors[r], linewidth=1.2, label=r)
+    ax.set_ylim(bottom=0)
+    _warmup(ax, result)
+    ax.set_xlabel("simulated time (s)")
+    ax.set_ylabel("completed requests per second")
+    ax.set_title("Throughput per route" + note, fontsize=10, loc="left")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+    ax.grid(alpha=0.3)
+    save(fig, "throughput.png")
+
+    queues = [k.split("/")[1] for k in values if k.startswith("queue/") and k.endswith("/depth")]
+    if queues:
+        fig, ax = plt.subplots(figsize=(10, 3.8), dpi=100)
+        for i, q in enumerate(queues):
+            ys = values[f"queue/{q}/depth"]
+            label = q + (" (unstable: growing)" if q in flagged else "")
+            ax.plot(t[: len(ys)], ys, color=f"C{i % 10}", linewidth=1.5, label=label)
+        ax.set_ylim(bottom=0)
+        _warmup(ax, result)
+        ax.set_xlabel("simulated time (s)")
+        ax.set_ylabel("messages ready")
+        ax.set_title("Queue depth" + note, fontsize=10, loc="left")
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+        ax.grid(alpha=0.3)
+        save(fig, "queues.png")
     return written
