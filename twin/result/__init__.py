@@ -7,7 +7,9 @@ from twin.result.model import (
     ReplicationResult,
     Result,
     RunInfo,
+    Saturation,
     Summary,
 )
 
-__all__ = ["CheckOutcome", "Estimate", "Event", "ReplicationResult", "Result", "RunInfo", "Summary"]
+__all__ = ["CheckOutcome", "Estimate", "Event", "ReplicationResult", "Result", "RunInfo", "Saturation",
+           "Summary"]
