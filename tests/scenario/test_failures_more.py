@@ -107,3 +107,33 @@ def test_drain_without_the_blocking_budget_completes() -> None:
                        ["services.sse-gateway.pdb.min_available=2"]), replications=1)
     assert outcome(run, "so the drain never completes") == 1
     assert outcome(run, "the sse-gateway eviction is refused") == 0
+
+
+def _process_poison(tmp_path: Path, reject: bool) -> object:
+    path = tmp_path / "poison-process.yaml"
+    path.write_text(f"""\
+apiVersion: twin.eco2/v1
+kind: Scenario
+name: poison-process
+topology: {ROOT / "topologies" / "eco2-prod.yaml"}
+overrides:
+  workers.chat-worker.acks_late: true
+  workers.chat-worker.reject_on_worker_lost: {str(reject).lower()}
+duration: 60s
+load: {{rates: {{chat: 0.5/s}}, only: true}}
+timeline:
+  - {{id: poison, at: 10s, action: poison-message, target: worker/chat-worker, kills: process}}
+checks:
+  - {{name: crashes, event: PoisonMessage, window: poison..end, min: 1}}
+  - {{name: pods stay, metric: worker/chat-worker.ready, stat: min, window: poison..end, min: 3}}
+""", encoding="utf-8")
+    return execute(load(path), replications=1)
+
+
+def test_poison_killing_a_pool_process_goes_round_only_with_reject_on_worker_lost(
+        tmp_path: Path) -> None:
+    run = _process_poison(tmp_path, reject=True)
+    assert outcome(run, "crashes") >= 20  # rejected back at once, 1 s per try, for 50 s
+    assert outcome(run, "pods stay") == 3  # a child process dies, never the pod
+    run = _process_poison(tmp_path, reject=False)
+    assert outcome(run, "crashes") == 1  # WorkerLostError: Celery acks it, it is gone

@@ -45,10 +45,10 @@ _ACTION_FIELDS: dict[str, tuple[set[str], set[str]]] = {
     "mesh-fault": ({"target"}, {"delay", "abort_status", "percent", "for"}),
     "drain": ({"target"}, {"for"}),
     "rolling-update": ({"target"}, {"pre_stop"}),
-    "poison-message": ({"target"}, {"count", "delay"}),
+    "poison-message": ({"target"}, {"count", "delay", "kills"}),
 }
 _OPTIONAL = {"target", "count", "for", "isolate", "replicas", "factor", "rate", "delay",
-             "abort_status", "percent", "pre_stop"}
+             "abort_status", "percent", "pre_stop", "kills"}
 
 _TIME = re.compile(r"^(?P<head>.*?)(?:\s*(?P<sign>[+-])\s*(?P<d>\d+(?:\.\d+)?\s*(?:ms|s|m|h)?))?$")
 _REF = re.compile(r"^(?P<ref>[a-z][a-z0-9-]*?)(?P<end>\.end)?$")
@@ -205,6 +205,10 @@ class Action(Strict):
     pre_stop: Duration | None = Field(
         default=None, ge=0,
         description="rolling-update: preStop sleep of the old pods; unset: the workload's.")
+    kills: Literal["pod", "process"] | None = Field(
+        default=None,
+        description="poison-message: the worker container (pod, default) or one prefork child "
+                    "(process: the pod lives on, reject_on_worker_lost decides the message).")
 
     @field_validator("id")
     @classmethod

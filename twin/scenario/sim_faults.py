@@ -171,25 +171,47 @@ def _drain(sim: Any, a: Action, topo: Topology, later: Later) -> None:
 
 
 class _Crash:
-    """A task step that crashes the worker container running it after `after` seconds
-    (a segfault in a native library, an OOM kill on a huge payload)."""
+    """A task step that crashes what runs it after `after` seconds (a segfault in a
+    native library, an OOM kill on a huge payload).
+
+    kills=pod: the worker container dies, its channel closes, the broker requeues
+    its unacked deliveries (acks_late) or the task is gone (acked at start).
+    kills=process: one prefork child dies and the pod lives on; Celery then fails
+    the task (WorkerLostError, the message acked) unless acks_late and
+    reject_on_worker_lost are both on, when it rejects it back to the queue.
+    """
 
     on_failure = "fail"
 
-    def __init__(self, sim: Any, after: float):
+    def __init__(self, sim: Any, after: float, kills: str, queue: Any, reject: bool):
         self.sim = sim
         self.after = after
+        self.kills = kills
+        self.queue = queue
+        self.reject = reject
 
     def run(self, req: Any, pod: Any):  # noqa: ANN201 - a SimPy generator
         from twin.sim import causes
 
         incarnation = pod.incarnation
         yield self.sim.env.timeout(self.after)
-        if pod.incarnation == incarnation and pod.alive:
-            self.sim.emit(self.sim.env.now, pod.component, "PoisonMessage",
-                          "the task crashed its worker")
+        if pod.incarnation != incarnation or not pod.alive:
+            return causes.MESSAGE_LOST
+        now = self.sim.env.now
+        if self.kills == "pod":
+            self.sim.emit(now, pod.component, "PoisonMessage", "the task crashed its worker")
             self.sim.kill(f"pod/{pod.name}", "poison message: container crashed")
-        return causes.MESSAGE_LOST
+            return causes.MESSAGE_LOST
+        back = self.reject and self.queue.acks_late
+        self.sim.emit(now, pod.component, "PoisonMessage",
+                      "the task killed its pool process (WorkerLostError): "
+                      + ("rejected back to the queue" if back else "the message is acked"))
+        if back:
+            delivery = next((d for d in self.queue.running.get(pod, {}).values() if d[0] is req),
+                            None)
+            if delivery is not None:
+                self.queue.reject(pod, delivery)
+        return causes.SERVER_ERROR
 
 
 class _Poisoned:
@@ -206,7 +228,9 @@ def _poison(sim: Any, a: Action, topo: Topology) -> None:
     worker = next(w for w in topo.workers if w.name == name)
     queue = sim.queues[worker.queue]
     route = RouteRuntime("poison-message", asynchronous=False)
-    plan = _Poisoned([_Crash(sim, a.delay if a.delay is not None else 1.0)])
+    crash = _Crash(sim, a.delay if a.delay is not None else 1.0, a.kills or "pod", queue,
+                   worker.reject_on_worker_lost)
+    plan = _Poisoned([crash])
     for _ in range(a.count or 1):
         req = Request(route, sim.env.now)
         req.pending = 1

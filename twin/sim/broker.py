@@ -72,6 +72,7 @@ class Queue:
         self.channels_closed = 0
         self.acks_void = 0
         """Tasks that finished after their channel closed: their messages run again."""
+        self.rejected_running: set[int] = set()
         self.wait = Histogram()
         self.on_drop: Callable[[list], None] = lambda msg: None
         env.process(self._consumer_timeouts())
@@ -157,8 +158,11 @@ class Queue:
             pod.busy -= 1  # its ack cannot reach the broker: the heartbeat will requeue it
             return False
         pod.busy -= 1
-        if not mine:  # the channel it came on was closed: the ack goes nowhere
-            self.acks_void += 1
+        if not mine:  # rejected, or the channel it came on was closed: the ack goes nowhere
+            if id(msg) in self.rejected_running:
+                self.rejected_running.discard(id(msg))
+            else:
+                self.acks_void += 1
             self.start(pod)
             self.dispatch()
             return False
@@ -168,6 +172,17 @@ class Queue:
         self.start(pod)
         self.dispatch()
         return True
+
+    def reject(self, pod: Pod, msg: list) -> None:
+        """basic.reject(requeue) of a running delivery: Celery's task_reject_on_worker_lost
+        when the pool process running it died. The slot frees when the task ends."""
+        held = self.running.get(pod)
+        if held is None or held.pop(id(msg), None) is None:
+            return
+        self.rejected_running.add(id(msg))
+        if self.acks_late:
+            pod.unacked -= 1
+        self._requeue([msg])
 
     # --------------------------------------------------------------- channels
 
