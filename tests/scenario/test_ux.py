@@ -198,3 +198,44 @@ def test_events_all_shows_the_noise_with_a_short_source(crash_run) -> None:
     text = _render(crash_run, 80, events="all")
     row = next(x for x in text.splitlines() if "FailedGetResourceMetric" in x)
     assert "0.00s" in row and "hpa" in row
+
+
+# ----------------------------------------------- 6: labels that say what they show
+
+
+def test_observed_column_says_it_is_the_worst_replication(crash_run) -> None:
+    assert crash_run.replications == 2
+    assert "observed (worst of 2)" in _render(crash_run, 120)
+
+
+def test_compare_shows_each_runs_duration_and_replications() -> None:
+    from twin.scenario.compare import Column, rows
+
+    cols = [Column("a", {"scenario": "s", "seed": 1, "replications": 3, "duration": 180.0,
+                         "warmup": 30.0, "checks": []}),
+            Column("b", {"scenario": "s", "seed": 1, "replications": 1, "duration": 60.0,
+                         "warmup": 0.0, "checks": []})]
+    table = dict(rows(cols))
+    assert table["duration"] == ["3m (warm-up 30s)", "60s"]
+    assert table["replications"] == ["3", "1"]
+
+
+def test_recovery_after_a_fault_that_never_ends_says_so(write_scenario) -> None:
+    from twin.scenario import loader
+    from twin.scenario.checks import describe
+
+    path = write_scenario("""\
+        name: forever
+        duration: 60s
+        timeline:
+          - {id: crash, at: 10s, action: redis-master-crash}
+          - {id: blip, at: 20s, action: redis-master-crash, for: 5s}
+        checks:
+          - {name: a, recovery: route/chat.error_rate, after: crash, within: 30s}
+          - {name: b, recovery: route/chat.error_rate, after: blip, within: 30s}
+        """)
+    scn = loader.load(path).scenario
+    never, ends = (describe(c, scn)[0] for c in scn.checks)
+    assert "crash never ends" in never and "after crash ends" not in never
+    assert never.endswith("after crash starts (crash never ends)")
+    assert ends.endswith("after blip ends")

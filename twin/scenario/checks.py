@@ -157,7 +157,7 @@ def _band(lo: float | None, hi: float | None) -> str:
     return f"<= {hi:.4g}" if hi is not None else f">= {lo:.4g}"
 
 
-def describe(check: Check) -> tuple[str, str, str]:
+def describe(check: Check, scn: Scenario | None = None) -> tuple[str, str, str]:
     """(what is measured, the bound, the unit) in the words of the report."""
     if check.event is not None:
         src = f" from {check.source}" if check.source else ""
@@ -170,7 +170,12 @@ def describe(check: Check) -> tuple[str, str, str]:
             else ""
         return f"{check.metric} {check.statistic} {_window_text(check)}", check.bound_text(), unit
     after = check.after or "the last fault"
-    return (f"time for {check.recovery} to return to steady state after {after} ends",
+    fault = None if scn is None else (scn.fault(check.after) if check.after else (
+        scn.faults[-1] if scn.faults else None))
+    # _recovery measures from the start of a fault that never ends
+    when = f"{after} ends" if fault is None or fault.end is not None else (
+        f"{after} starts ({after} never ends)")
+    return (f"time for {check.recovery} to return to steady state after {when}",
             f"<= {format_duration(check.within)}", "s")
 
 
@@ -188,7 +193,7 @@ def judge(scn: Scenario, observations: list[Observation]) -> list[Outcome]:
     """Every check over every replication."""
     outcomes = []
     for check in scn.checks:
-        what, bound, unit = describe(check)
+        what, bound, unit = describe(check, scn)
         observed: list[float | None] = []
         held: list[bool] = []
         reasons: list[str] = []

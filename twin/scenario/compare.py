@@ -66,6 +66,11 @@ def rows(cols: list[Column]) -> list[tuple[str, list[str]]]:
 
     add("scenario", [c.data.get("scenario") for c in cols])
     add("seed x replications", [f"{c.data.get('seed')} x {c.data.get('replications')}" for c in cols])
+    add("duration", [None if c.data.get("duration") is None else
+                     format_duration(c.data["duration"]) + (
+                         f" (warm-up {format_duration(c.data['warmup'])})" if c.data.get("warmup") else "")
+                     for c in cols])
+    add("replications", [c.data.get("replications") for c in cols])
     keys = sorted({k for c in cols for k in (c.data.get("overrides") or {})}
                   | {s.split("=", 1)[0] for c in cols for s in c.data.get("set") or []})
     for k in keys:

@@ -157,7 +157,9 @@ def print_run(run: Run, console: Any, events: str = "related") -> None:
 
     t = Table(title="Checks", title_justify="left")
     t.add_column("check (what is measured)", overflow="fold")
-    t.add_column("observed", justify="right", no_wrap=True)
+    # the worst replication's value (the impact table above is a mean): say so
+    worst = f" (worst of {run.replications})" if run.replications > 1 else ""
+    t.add_column(f"observed{worst}", justify="right", no_wrap=True)
     t.add_column("bound", no_wrap=True)
     t.add_column("failed", justify="right", no_wrap=True)
     t.add_column("", no_wrap=True)
