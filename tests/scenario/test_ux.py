@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
@@ -16,6 +17,7 @@ SCENARIO_FILES = sorted([*(ROOT / "scenarios").glob("*.yaml"), *(ROOT / "example
 TOPOLOGY_FILES = sorted((ROOT / "topologies").rglob("*.yaml"))
 
 
+@functools.cache
 def _validator(kind: str) -> jsonschema.Draft202012Validator:
     data = json.loads((schema.SCHEMA_DIR / f"{kind}.json").read_text(encoding="utf-8"))
     jsonschema.Draft202012Validator.check_schema(data)
