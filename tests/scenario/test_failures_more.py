@@ -137,3 +137,24 @@ def test_poison_killing_a_pool_process_goes_round_only_with_reject_on_worker_los
     assert outcome(run, "pods stay") == 3  # a child process dies, never the pod
     run = _process_poison(tmp_path, reject=False)
     assert outcome(run, "crashes") == 1  # WorkerLostError: Celery acks it, it is gone
+
+
+def test_drain_for_a_while_uncordons_the_node(tmp_path: Path) -> None:
+    path = tmp_path / "drain.yaml"
+    path.write_text(f"""\
+apiVersion: twin.eco2/v1
+kind: Scenario
+name: drain-for
+topology: {ROOT / "topologies" / "eco2-prod.yaml"}
+duration: 60s
+load: {{rates: {{login: 2/s}}, only: true}}
+timeline:
+  - {{id: drain, at: 10s, action: drain, target: node/k8s-worker-2, for: 30s}}
+checks:
+  - {{name: drained, event: Drained, window: drain..drain+5s, min: 1}}
+  - {{name: uncordoned, event: NodeSchedulable, window: drain.end..drain.end+1s, min: 1}}
+  - {{name: ready again, metric: node/k8s-worker-2.ready, stat: last, window: drain.end+1s..end,
+     min: 1}}
+""", encoding="utf-8")
+    run = execute(load(path), replications=1)
+    assert run.passed, [(o.name, o.observed) for o in run.outcomes]
