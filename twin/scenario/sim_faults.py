@@ -2,8 +2,8 @@
 
 control-plane-down stops the node lifecycle controller, the HPAs, the scheduler
 and the ReplicaSets (twin.sim.node_lifecycle.ControlPlane); worker-crash
-SIGKILLs the worker pods holding the most tasks (the broker requeues or loses
-them by acks_late); broker-down stops RabbitMQ; rabbitmq-memory-alarm takes every
+SIGKILLs the worker containers holding the most tasks (an OOM kill: the kubelet
+restarts them in place, the broker requeues or loses their tasks by acks_late); broker-down stops RabbitMQ; rabbitmq-memory-alarm takes every
 connection slot of the broker so that publishes wait (a blocked connection, not
 an error); postgres-primary-down stops the primary under Patroni (HA fails over,
 single mode waits for someone); external-slow / external-rate-limit change the
@@ -11,7 +11,8 @@ LLM provider; mesh-fault is an Istio fault injection on the routes to a service;
 drain is `kubectl drain` against the PodDisruptionBudgets and rolling-update a
 Deployment rollout with or without preStop (twin.sim.node_lifecycle);
 poison-message publishes a message whose task crashes the worker container
-that runs it (the broker requeues it with acks_late, or it is lost).
+that runs it (the broker requeues it with acks_late, or it is lost); the kubelet
+restarts that container under CrashLoopBackOff (twin.sim.cluster.Cluster.crash).
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ def apply(sim: Any, a: Action, topo: Topology, later: Later) -> None:
         for p in pods[: a.count or 1]:
             sim.emit(now, p.component, "WorkerCrash",
                      f"{p.busy} tasks running, {len(p.buffer)} prefetched")
-            sim.kill(f"pod/{p.name}", "scenario worker-crash (SIGKILL)")
+            sim.crash(f"pod/{p.name}", "scenario worker-crash (SIGKILL)")
     elif a.action == "broker-down":
         store = _broker(sim, topo, a.target)
         store.crash("scenario broker-down", a.for_ if a.for_ is not None else -1)
@@ -175,7 +176,8 @@ class _Crash:
     native library, an OOM kill on a huge payload).
 
     kills=pod: the worker container dies, its channel closes, the broker requeues
-    its unacked deliveries (acks_late) or the task is gone (acked at start).
+    its unacked deliveries (acks_late) or the task is gone (acked at start); the
+    kubelet restarts the container in the same pod after its CrashLoopBackOff delay.
     kills=process: one prefork child dies and the pod lives on; Celery then fails
     the task (WorkerLostError, the message acked) unless acks_late and
     reject_on_worker_lost are both on, when it rejects it back to the queue.
@@ -200,7 +202,7 @@ class _Crash:
         now = self.sim.env.now
         if self.kills == "pod":
             self.sim.emit(now, pod.component, "PoisonMessage", "the task crashed its worker")
-            self.sim.kill(f"pod/{pod.name}", "poison message: container crashed")
+            self.sim.crash(f"pod/{pod.name}", "poison message")
             return causes.MESSAGE_LOST
         back = self.reject and self.queue.acks_late
         self.sim.emit(now, pod.component, "PoisonMessage",

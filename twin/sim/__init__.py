@@ -14,6 +14,7 @@ Hooks for scenarios, faults and controllers (all on a Simulation `sim`):
     sim.component("store/redis") components by DESIGN.md name: pod/, node/, store/,
                                  queue/, external/, route/, deployment/, service/, worker/
     sim.kill("pod/x"), sim.node_down("node/x"), sim.node_up(...)      pod lifecycle
+    sim.crash("pod/x")           the container exits: restarted in place (CrashLoopBackOff)
     sim.cluster.deployments[name].scale(n)                            HPA, rollouts
     sim.stores[name].crash(reason, restart) / .restore() / .use(access)
     sim.externals[name].slow = 3.0 (or .down = True)

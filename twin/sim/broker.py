@@ -26,7 +26,7 @@ import simpy
 
 from twin.model.topology import Queue as QueueModel
 from twin.model.topology import RabbitMQ, Worker
-from twin.sim.cluster import TERMINAL, Pod
+from twin.sim.cluster import BACK_OFF, PROCESS_GONE, Pod
 from twin.sim.stats import Histogram, Level
 
 Emit = Callable[[float, str, str, str], None]
@@ -232,8 +232,9 @@ class Queue:
             return
         if not pod.reachable:
             return  # its node vanished: the broker waits for the heartbeat, not for Kubernetes
-        if pod.phase in TERMINAL:  # the kernel closed the connection: noticed at once
-            self.close_channel(pod, f"connection closed (pod {pod.phase.lower()})", dead=True)
+        if pod.phase in PROCESS_GONE:  # the kernel closed the connection: noticed at once
+            what = "container exited" if pod.phase == BACK_OFF else f"pod {pod.phase.lower()}"
+            self.close_channel(pod, f"connection closed ({what})", dead=True)
             return
         # graceful shutdown (Terminating): stop consuming, give back the prefetched
         if pod in self.consumers:

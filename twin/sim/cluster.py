@@ -2,6 +2,12 @@
 
     Pending -> Starting -> Ready -> Terminating -> Deleted
                   \\          \\-> Killed | Evicted (terminal, at once)
+    Starting | Ready -> CrashLoopBackOff -> Starting (same pod: a container restart)
+
+A crash (segfault, OOM kill) is not a pod ending: the kubelet restarts the
+container in the same pod, on the same node, under the same name, after a
+back-off (immediately the first time, then 10 s doubling to 300 s, reset once
+the container has run 10 minutes); the pod is NotReady while it waits and starts.
 
 A Deployment (one per version of a workload) keeps its desired number of live
 pods: when a pod ends for any reason it creates a replacement, which waits in
@@ -26,6 +32,16 @@ from twin.sim.stats import Histogram, Level
 PENDING, STARTING, READY, TERMINATING = "Pending", "Starting", "Ready", "Terminating"
 DELETED, KILLED, EVICTED = "Deleted", "Killed", "Evicted"
 TERMINAL = frozenset({DELETED, KILLED, EVICTED})
+BACK_OFF = "CrashLoopBackOff"
+"""The pod lives on, its container waits for the kubelet to restart it."""
+PROCESS_GONE = TERMINAL | {BACK_OFF}
+"""The pod's process is gone: the kernel closed its sockets (peers notice at once)."""
+
+# kubelet defaults (pkg/kubelet: initial container back-off, MaxContainerBackOff, and the
+# reset once a container ran that long; "Kubernetes in Action" 2nd ed. 6.2.1)
+BACKOFF_INITIAL = 10.0
+BACKOFF_MAX = 300.0
+BACKOFF_RESET = 600.0
 
 Emit = Callable[[float, str, str, str], None]
 
@@ -55,6 +71,7 @@ class Pod:
         "sojourn", "wait", "cpu_seconds", "consecutive_5xx", "ejected", "ejections", "pools",
         "unacked", "buffer", "running", "prefetch_limit", "errors", "created", "ready_at",
         "incarnation", "cpu_share", "sample", "error_rate", "error_cause", "draw", "version",
+        "restarts", "backoff", "started",
     )
 
     def __init__(self, name: str, workload: str, kind: str, labels: dict[str, str],
@@ -94,6 +111,9 @@ class Pod:
         self.created = 0.0
         self.ready_at: float | None = None
         self.incarnation = 0
+        self.restarts = 0  # the container's restartCount
+        self.backoff = 0.0  # the kubelet's wait before the next restart (0: at once)
+        self.started: float | None = None  # when the container last started
         # what serving a request costs here: set by the engine from the workload (or version)
         self.sample: Callable[[], float] = lambda: 0.0
         self.error_rate = 0.0
@@ -222,6 +242,7 @@ class Cluster:
 
     def _start(self, pod: Pod, startup: float) -> None:
         pod.phase = STARTING
+        pod.started = self.env.now
         if pod.node is not None and not pod.node.reachable:
             pod.reachable = False  # bound to a node whose kubelet is gone: it never starts
             return
@@ -288,6 +309,47 @@ class Cluster:
         """SIGKILL: in-flight requests fail with a reset; the owner replaces the pod."""
         if pod.phase not in TERMINAL:
             self._end(pod, KILLED, reason)
+
+    def crash(self, pod: Pod, reason: str = "container exited") -> None:
+        """The container's process exited: in-flight requests fail with a reset and the
+        kubelet restarts it in place after the CrashLoopBackOff delay (restartPolicy
+        Always); the owner sees a live pod and creates nothing."""
+        if pod.phase in TERMINAL or pod.phase in (PENDING, BACK_OFF):
+            return
+        if pod.phase == TERMINATING:  # exited while shutting down: the pod is gone
+            self._end(pod, DELETED, reason)
+            return
+        now = self.env.now
+        was_ready = pod.phase == READY
+        if pod.started is not None and now - pod.started >= BACKOFF_RESET:
+            pod.backoff = 0.0  # it ran 10 minutes without crashing: the back-off starts over
+        delay = pod.backoff
+        pod.backoff = min(BACKOFF_MAX, BACKOFF_INITIAL if delay == 0 else 2 * delay)
+        pod.restarts += 1
+        pod.phase = BACK_OFF
+        pod.alive = False
+        pod.incarnation += 1
+        pod.busy = 0  # what ran died with the process
+        pod.running = 0
+        for ev in pod.waiting:  # queued requests are refused
+            ev.succeed(False)
+        pod.waiting.clear()
+        if delay > 0:
+            self.emit(now, pod.component, "BackOff",
+                      f"back-off {delay:g}s restarting failed container ({reason}), "
+                      f"restartCount {pod.restarts}")
+        if was_ready:
+            self._notify(pod, False)
+        incarnation = pod.incarnation
+        self.env.timeout(delay).callbacks.append(
+            lambda _ev: self._restart(pod, incarnation, reason))
+
+    def _restart(self, pod: Pod, incarnation: int, reason: str) -> None:
+        if pod.incarnation != incarnation or pod.phase != BACK_OFF:
+            return  # deleted or evicted meanwhile
+        self.emit(self.env.now, pod.component, "Started",
+                  f"container restarted after {reason}, restartCount {pod.restarts}")
+        self._start(pod, pod.owner.startup if pod.owner else 0.0)
 
     def evict(self, pod: Pod, reason: str = "evicted") -> None:
         if pod.phase not in TERMINAL:

@@ -107,6 +107,10 @@ class Simulation:
     def kill(self, pod: str, reason: str = "killed") -> None:
         self.cluster.kill(self.component(pod if "/" in pod else f"pod/{pod}"), reason)
 
+    def crash(self, pod: str, reason: str = "container exited") -> None:
+        """The pod's process exits (segfault, OOM kill): the kubelet restarts it in place."""
+        self.cluster.crash(self.component(pod if "/" in pod else f"pod/{pod}"), reason)
+
     def node_down(self, node: str) -> None:
         """Through the node lifecycle controller: grace, taint, eviction (FACTS.md)."""
         self.node_lifecycle.node_down(node.rpartition("/")[2])
