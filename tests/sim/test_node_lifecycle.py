@@ -203,7 +203,7 @@ def _exposure(pre_stop: float) -> tuple[int, float]:
     def probe():  # a caller that sends a request to every endpoint pod each 0.1 s
         while True:
             for p in cluster.pods_of("chat-api"):
-                if p.phase == "Ready" and not p.reachable:
+                if p.phase == "Ready" and not p.listening:
                     refused.append(env.now)
             yield env.timeout(0.1)
 
@@ -236,3 +236,22 @@ def test_install_on_the_dev_topology_storage_node_loss():
     on_storage = [p for p in sim.cluster.pods if p.node is not None and p.node.name == "k8s-storage"]
     assert on_storage and all(p.phase != "Ready" for p in on_storage)
     assert any(e[2] == "NodeNotReady" and e[1] == "node/k8s-storage" for e in sim.events)
+
+
+def test_a_closed_listener_refuses_at_once_and_envoy_retries_elsewhere():
+    """RST on connect is Envoy's connect-failure, retried on another endpoint at once;
+    only a vanished node leaves the caller waiting for the 10 s connect timeout."""
+    from theory_helpers import topology
+
+    from twin.sim.engine import Simulation
+
+    latency = {}
+    for attr in ("listening", "reachable"):
+        topo = topology("retry-chain.yaml", "services.back.error_rate=0", "services.back.replicas=2")
+        sim = Simulation(topo, duration=30.0, seed=4)
+        sim.schedule(10.0, lambda s, attr=attr: setattr(s.cluster.pod("back-0"), attr, False))
+        run = sim.run()
+        assert run.routes["r"].errors == {}  # retried on back-1 either way
+        latency[attr] = run.routes["r"].latency.max
+    assert latency["listening"] < 0.5  # refused, retried after no wait
+    assert latency["reachable"] >= 10.0  # the SYN went nowhere: connect timeout, then retry

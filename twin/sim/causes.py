@@ -10,7 +10,7 @@ from __future__ import annotations
 TIMEOUT = "timeout"  # a route or per-try timeout expired (504)
 OVERFLOW = "overflow"  # connection-pool limit: Envoy answers 503 at once
 NO_ENDPOINT = "no_endpoint"  # no ready, non-ejected endpoint (503 no healthy upstream)
-CONNECT_FAILURE = "connect_failure"  # the endpoint's node is gone: the connect attempt fails
+CONNECT_FAILURE = "connect_failure"  # refused at once (listener closed) or timed out (node gone)
 STORE_DOWN = "store_down"  # the data store cannot be reached or refuses the write
 CONNECTION_LIMIT = "connection_limit"  # PostgreSQL max_connections: no connection for this pod
 RATE_LIMITED = "rate_limited"  # an external dependency answered 429

@@ -71,7 +71,7 @@ class Pod:
         "sojourn", "wait", "cpu_seconds", "consecutive_5xx", "ejected", "ejections", "pools",
         "unacked", "buffer", "running", "prefetch_limit", "errors", "created", "ready_at",
         "incarnation", "cpu_share", "sample", "error_rate", "error_cause", "draw", "version",
-        "restarts", "backoff", "started",
+        "restarts", "backoff", "started", "listening",
     )
 
     def __init__(self, name: str, workload: str, kind: str, labels: dict[str, str],
@@ -90,6 +90,7 @@ class Pod:
         self.phase = PENDING
         self.alive = False  # serving: Ready or finishing in Terminating
         self.reachable = True
+        self.listening = True  # False: SIGTERM closed its listener, connects are refused (RST)
         self.concurrency = concurrency
         self.cpu_share = cpu_share
         self.busy = 0

@@ -174,6 +174,9 @@ class CallPlan(Plan):
             yield env.timeout(self.flows.connect_timeout)
             host.inflight -= 1
             return (causes.CONNECT_FAILURE, False)
+        if not pod.listening:  # its listener is closed: the kernel answers the SYN with RST
+            host.inflight -= 1
+            return (causes.CONNECT_FAILURE, False)
         arrived = env._now
         inside = pod.inside
         inside.move(arrived, 1)
@@ -533,6 +536,8 @@ class Flows:
     def work(self, pod: Pod, hop: float):
         """A pod handles one event: its own service time, no nested steps."""
         env = self.env
+        if not pod.listening:  # refused at once (RST)
+            return causes.CONNECT_FAILURE
         arrived = env.now
         pod.inside.move(arrived, 1)
         incarnation = pod.incarnation

@@ -349,9 +349,11 @@ class NodeLifecycleController:
 
 
 def _refuse(pod: Pod) -> None:
-    """SIGTERM reached a server that stops accepting: new connections fail."""
+    """SIGTERM reached a server that closes its listener: new connections are refused
+    at once (RST, Envoy's connect-failure, retried on another endpoint by the default
+    retryOn); requests already inside finish."""
     if pod.phase == "Ready":
-        pod.reachable = False
+        pod.listening = False
 
 
 def mark_not_ready(cluster: Cluster, pod: Pod) -> None:
