@@ -86,7 +86,7 @@ def fake_request():
 
 @pytest.mark.parametrize("kept, duplicated, gone", [(0, 1, True), (1, 0, True), (2, 0, False)])
 def test_stream_entries_across_a_promotion_follow_the_replica_offset(prod, kept, duplicated, gone):
-    """e1 XADDed at p, another write at p+1, e1 XACKed after it, e2 XADDed at p+2 and not
+    """e1 XADDed at p, PUBLISHed (no offset) and XACKed at p+1, e2 XADDed at p+2 and not
     yet read; the promoted replica holds writes up to p + kept."""
     sim, rc = idle(prod)
     worker, router = pods(sim, "chat-worker")[0], pods(sim, "event-router")[0]
@@ -95,8 +95,8 @@ def test_stream_entries_across_a_promotion_follow_the_replica_offset(prod, kept,
     e1 = rc.added(worker, req)
     p = e1[2]
     assert rc.read(e1)
-    assert rc.writable(router.name)  # the PUBLISH: write p + 1
-    rc.acked(e1, router)
+    assert rc.publishable(router.name)  # the PUBLISH: not a write, no offset
+    rc.acked(e1, router)  # the XACK: write p + 1
     assert e1[6] == p + 1
     assert rc.writable(worker.name)
     e2 = rc.added(worker, req)
@@ -147,3 +147,24 @@ def test_events_published_while_subscribers_are_cut_off_are_lost_and_counted():
     lost = trace.value("route/chat.events_lost", "sum", split.at, split.end)
     assert lost >= 100
     assert trace.value("store/redis.subscriptions_dropped", "sum", 0, scn.duration) >= 1
+
+
+def test_publish_on_a_replica_is_accepted_and_heard_there_only(prod):
+    """PUBLISH is not a write command: a replica takes it (no READONLY) and only its
+    own subscribers hear it; the XACK that follows is a write and gets READONLY."""
+    sim, rc = idle(prod)
+    router, sse = pods(sim, "event-router")[0], pods(sim, "sse-gateway")[0]
+    replica = next(n for n, s in rc.group.servers.items() if s.replica_of is not None)
+    rc.connected[router.name] = replica
+    offsets = {n: s.offset for n, s in rc.group.servers.items()}
+    assert rc.publishable(router.name)
+    assert rc.errors.get("READONLY", 0) == 0
+    assert {n: s.offset for n, s in rc.group.servers.items()} == offsets  # nothing replicated
+    rc.subs[sse.name] = replica
+    assert rc.heard(router, sse, sim.env.now)
+    rc.subs[sse.name] = rc.master()
+    assert not rc.heard(router, sse, sim.env.now)  # it does not reach the master
+    entry = [sim.env.now, rc.master(), 0, 1, fake_request(), None, None]
+    rc.acked(entry, router)
+    assert rc.errors["READONLY"] == 1 and entry[5] is None  # XACK refused: still pending
+    assert not rc.writable(router.name) and rc.errors["READONLY"] == 2  # a real write

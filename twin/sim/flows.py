@@ -385,10 +385,13 @@ class Flows:
 
     # -------------------------------------------------------------- stores
 
-    def store_op(self, store: Store, write: bool, pod: Pod | None, sample, error_rate, error_cause):
+    def store_op(self, store: Store, write: bool, pod: Pod | None, sample, error_rate, error_cause,
+                 publish: bool = False):
         env = self.env
         client = pod.name if pod is not None else "gateway"
-        if not (store.writable(client) if write else store.reachable(client)):
+        ok = (store.publishable(client) if publish else store.writable(client) if write
+              else store.reachable(client))
+        if not ok:
             store.errors[STORE_DOWN] = store.errors.get(STORE_DOWN, 0) + 1
             return STORE_DOWN
         stall = self.stalls.get(store.name)
@@ -500,7 +503,8 @@ class Flows:
         published: tuple | None = None
         for kind, hop in plan.hops:
             if kind == "store":
-                err = yield from self.store_op(hop, True, pod, None, None, None)
+                # PUBLISH (not a write: a replica takes it), then the XACK (a write)
+                err = yield from self.store_op(hop, False, pod, None, None, None, publish=True)
                 if err is None and log is not None:
                     published = (pod, self.env.now)
                     log.acked(entry, pod)

@@ -368,6 +368,12 @@ class RedisGroup:
         server, error = self._reach(target, client_side)
         return WriteResult(error is None, server.name if server else None, error)
 
+    def publish(self, client_side: str | None = None, target: str | None = None) -> WriteResult:
+        """PUBLISH is not a write command: a replica accepts it (no READONLY, no
+        min-replicas check); only the subscribers of the server it ran on, and on a
+        master those of the replicas following it, hear it (RedisClients.heard)."""
+        return self.read(client_side, target)
+
     # ---------------------------------------------------------------- counters
 
     def counters(self) -> dict[str, float]:

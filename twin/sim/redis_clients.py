@@ -19,7 +19,11 @@ workload uses (`clients[].via`) would:
   subscription is gone until the client reconnects and re-subscribes (after
   Sentinel names a reachable master, or the Service address answers again), and
   events PUBLISHed meanwhile are lost: PUBLISH succeeds with no one listening.
-  A PUBLISH reaches subscribers on its server and on replicas following it;
+  PUBLISH is not a write: a replica accepts it too. On a master it reaches the
+  subscribers there and on the replicas following it; on a replica, only that
+  replica's own subscribers (it does not go up to the master). The router's
+  XACK after it is a write, refused (READONLY) on a replica: the entry stays
+  pending;
 - Streams consumer groups (`EventLog`): an entry XADDed to a master and not yet
   on the replica Sentinel promotes is gone there, so the router never reads it
   (lost); an entry delivered whose XACK had not reached that replica is pending
@@ -164,6 +168,8 @@ class RedisClients:
         if srv is None or sub is None or not self._live(target.name, sub):
             return False
         servers = self.group.servers
+        if servers[srv].replica_of is not None:  # published on a replica: its own subscribers
+            return sub == srv
         return sub == srv or self.group._follows(servers[sub], servers[srv])  # noqa: SLF001
 
     # ------------------------------------------------------------ Streams
@@ -187,9 +193,14 @@ class RedisClients:
         return True
 
     def acked(self, entry: list, router) -> None:  # noqa: ANN001 - a Pod
-        """PUBLISHed, then XACKed on the router's server, at that server's offset."""
+        """PUBLISHed, then XACKed (a write) on the router's server, at that server's
+        offset; a replica refuses the XACK (READONLY) and the entry stays pending."""
         entry[3] = PUBLISHED
-        srv = self.connected.get(router.name if router is not None else "gateway")
+        client = router.name if router is not None else "gateway"
+        if not self._op(client, write=True):
+            entry[5] = entry[6] = None
+            return
+        srv = self.connected.get(client)
         entry[5] = srv
         entry[6] = self.group.servers[srv].offset if srv is not None else None
 
@@ -294,13 +305,15 @@ class RedisClients:
             srv = up[int(self.gen.integers(len(up)))]
         return srv, None
 
-    def _op(self, client: str, write: bool) -> bool:
+    def _op(self, client: str, write: bool, publish: bool = False) -> bool:
         self.ops += 1
         srv, error = self._server_for(client)
         if error is None:
             side = self._side(client)
-            res = (self.group.write(client_side=side, target=srv) if write
-                   else self.group.read(client_side=side, target=srv))
+            group = self.group
+            res = (group.write(client_side=side, target=srv) if write
+                   else group.publish(client_side=side, target=srv) if publish
+                   else group.read(client_side=side, target=srv))
             if res.ok:
                 if write:
                     self.last_write[client] = (srv, self.group.servers[srv].offset)
@@ -322,6 +335,10 @@ class RedisClients:
 
     def writable(self, client: str) -> bool:
         return self._op(client, write=True)
+
+    def publishable(self, client: str) -> bool:
+        """PUBLISH from `client`: taken by whichever server its connection is on."""
+        return self._op(client, write=False, publish=True)
 
     # ------------------------------------------------------------ faults
 

@@ -83,6 +83,16 @@ class Store:
             return self.access.writable(client)
         return self.reachable(client)
 
+    def publishable(self, client: str) -> bool:
+        """PUBLISH: not a write (Redis takes it on a replica too); a store without its
+        own access model takes it when reachable."""
+        if not self.up:
+            return False
+        publishable = getattr(self.access, "publishable", None)
+        if publishable is not None:
+            return publishable(client)
+        return self.reachable(client)
+
     def crash(self, reason: str = "crashed", restart: float | None = None) -> None:
         """Down now; back after `restart` (the model's restart time when None; < 0: never)."""
         if not self.up:
