@@ -35,7 +35,7 @@ KUBERNETES = frozenset({
     "NodeReady", "NodeNotSchedulable", "NodeSchedulable", "TaintManagerEviction",
     "SuccessfulRescale", "FailedGetResourceMetric", "DrainTimeout", "Drained",
     "EvictionBlocked", "RollingUpdate", "RolloutComplete", "Killing", "ControlPlaneDown",
-    "ControlPlaneUp", "Scaled", "CrashLoopBackOff", "BackOff", "Started",
+    "ControlPlaneUp", "Scaled", "BackOff", "Started",
 })
 
 STORES = frozenset({
