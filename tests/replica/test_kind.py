@@ -121,6 +121,57 @@ def test_twin_up_exits_3_when_docker_is_down(tools: Path, monkeypatch: pytest.Mo
     assert commands(tools / "commands.log") == [DOCKER_INFO]
 
 
+KIND_NODES = ("twin-eco2-dev-control-plane", "twin-eco2-dev-worker", "twin-eco2-dev-worker2")
+
+
+def _with_nodes(api, not_ready: tuple[str, ...] = ()):  # noqa: ANN001, ANN202 - FakeAPI
+    """The nodes kind registers for eco2-dev; those in `not_ready` stay NotReady."""
+    for name in KIND_NODES:
+        api.add({"apiVersion": "v1", "kind": "Node", "metadata": {"name": name},
+                 "status": {"conditions": [{"type": "Ready",
+                                            "status": "False" if name in not_ready else "True"}]}})
+    return api
+
+
+def _fast_preflight(monkeypatch: pytest.MonkeyPatch) -> None:
+    import twin.replica.kind as kind_mod
+
+    monkeypatch.setattr(kind_mod, "INOTIFY_WATCHES", 0)       # this machine's limits are not the test's
+    monkeypatch.setattr(kind_mod, "INOTIFY_INSTANCES", 0)
+    monkeypatch.setattr(kind_mod, "memory_available", lambda meminfo=None: 64 * 2**30)
+
+
+def test_twin_up_waits_for_every_node_and_names_the_not_ready_one(
+        tools: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """kind's --wait exits 0 with workers still NotReady: twin up checks them itself."""
+    from fakeapi import FakeAPI, Server
+
+    import twin.replica.rollout as rollout_mod
+
+    _fast_preflight(monkeypatch)
+    real_wait_nodes = rollout_mod.wait_nodes
+    monkeypatch.setattr(rollout_mod, "wait_nodes",
+                        lambda api, n, timeout, progress: real_wait_nodes(api, n, timeout, 0.05, progress))
+    with Server(_with_nodes(FakeAPI(), not_ready=("twin-eco2-dev-worker2",))) as server:
+        monkeypatch.setenv("FAKE_SERVER", server.url)
+        code, out = _invoke(["up", "-t", str(ROOT / "topologies/eco2-dev.yaml"), "--node-timeout", "0.5"])
+        assert code == common.CHECK_FAILED, out
+        assert "nodes Ready: 2 of 3 (NotReady: twin-eco2-dev-worker2)" in out
+        assert "nodes not Ready after 0.5s: NotReady: twin-eco2-dev-worker2" in out
+        assert not server.api.applies()                  # nothing applied onto a half-ready cluster
+        node_lists = [r for r in server.api.requests if r.method == "GET" and r.path == "/api/v1/nodes"]
+        assert len(node_lists) >= 3                      # polled, not asked once
+
+
+def test_node_wait_counts_nodes_that_have_not_registered_yet(fake, api) -> None:
+    from twin.replica.rollout import RolloutFailed, wait_nodes
+
+    _with_nodes(fake.api)
+    with pytest.raises(RolloutFailed, match="1 node\\(s\\) never registered"):
+        wait_nodes(api, 4, timeout=0.2, interval=0.05)
+    assert wait_nodes(api, 3, timeout=1, interval=0.05) == sorted(KIND_NODES)
+
+
 def test_twin_up_twice_then_down_with_fake_tools_and_api(tools: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from fakeapi import FakeAPI, Server
 
@@ -133,11 +184,12 @@ def test_twin_up_twice_then_down_with_fake_tools_and_api(tools: Path, monkeypatc
     user_kubeconfig.parent.mkdir(parents=True)
     user_kubeconfig.write_text("apiVersion: v1\nkind: Config\ncurrent-context: work\n")
     monkeypatch.setenv("KUBECONFIG", str(user_kubeconfig))
-    with Server(FakeAPI()) as server:
+    with Server(_with_nodes(FakeAPI())) as server:
         monkeypatch.setenv("FAKE_SERVER", server.url)
         topo = str(ROOT / "topologies/eco2-dev.yaml")
         code, out = _invoke(["up", "-t", topo, "--timeout", "30"])
         assert code == 0, out
+        assert "nodes Ready: 3 of 3" in out
         state = tools / "state" / "twin-eco2-dev"
         log = commands(tools / "commands.log")
         assert log == [

@@ -82,6 +82,9 @@ def up(
         help="Target this dedicated cluster (or vcluster) instead of creating a kind cluster.")] = None,
     context: Annotated[str | None, typer.Option(help="Context in --kubeconfig.")] = None,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for rollouts.")] = 900,
+    node_timeout: Annotated[float, typer.Option(
+        help="Seconds to wait for every new kind node to be Ready (kind's --wait covers the "
+             "control plane only).")] = 300,
 ) -> None:
     """Create (or converge) the local replica: kind, stand-in image, Istio, manifests, rollouts."""
     from twin.replica.apply import ApplyError
@@ -91,7 +94,8 @@ def up(
 
     topo = _load(topology, set_)
     try:
-        report = do_up(topo, kubeconfig=kubeconfig, context=context, say=_say, timeout=timeout)
+        report = do_up(topo, kubeconfig=kubeconfig, context=context, say=_say, timeout=timeout,
+                         node_timeout=node_timeout)
     except CannotRun as e:
         _exit(common.cannot_run(e.what, e.how))
     except (ApplyError, RolloutFailed) as e:

@@ -134,3 +134,39 @@ def wait(objects: list[dict[str, Any]], api: Any, timeout: float = 600, interval
             stuck = "; ".join(f"{ns}/{name}: {last.get((k, ns, name), '?')}" for k, ns, name in sorted(pending))
             raise RolloutFailed(f"{len(pending)} rollout(s) not finished after {timeout:g}s: {stuck}")
         time.sleep(interval)
+
+
+def _node_ready(node: Any) -> bool:
+    return any(c.type == "Ready" and c.status == "True" for c in node.status.conditions or [])
+
+
+def wait_nodes(api: Any, expected: int, timeout: float = 300, interval: float = 2.0,
+               progress: Callable[[str], None] | None = None) -> list[str]:
+    """Every node Ready, through the client: `kind create cluster --wait` covers
+    the control plane only and exits 0 even when it times out (FACTS.md), so the
+    workers are checked here. Waits for `expected` nodes to register; returns
+    their names. Raises RolloutFailed naming the NotReady (or missing) nodes."""
+    from kubernetes import client
+
+    core = client.CoreV1Api(api)
+    say = progress or (lambda _: None)
+    deadline = time.monotonic() + timeout
+    last = ""
+    while True:
+        nodes = core.list_node().items
+        not_ready = sorted(n.metadata.name for n in nodes if not _node_ready(n))
+        ready = len(nodes) - len(not_ready)
+        message = f"nodes Ready: {ready} of {expected}" + (
+            f" (NotReady: {', '.join(not_ready)})" if not_ready else "")
+        if message != last:
+            say(message)
+            last = message
+        if len(nodes) >= expected and not not_ready:
+            return sorted(n.metadata.name for n in nodes)
+        if time.monotonic() > deadline:
+            missing = max(0, expected - len(nodes))
+            parts = [f"NotReady: {', '.join(not_ready)}"] if not_ready else []
+            if missing:
+                parts.append(f"{missing} node(s) never registered")
+            raise RolloutFailed(f"nodes not Ready after {timeout:g}s: {'; '.join(parts)}")
+        time.sleep(interval)

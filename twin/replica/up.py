@@ -68,9 +68,10 @@ def install_istio(kubeconfig: Path | str, context: str | None, say: Say) -> None
 
 
 def up(topo: Topology, kubeconfig: Path | None = None, context: str | None = None,
-       say: Say = print, timeout: float = 900, proc: Path = Path("/proc")) -> UpReport:
+       say: Say = print, timeout: float = 900, proc: Path = Path("/proc"),
+       node_timeout: float = 300) -> UpReport:
     from twin.replica.apply import api_client, apply
-    from twin.replica.rollout import wait
+    from twin.replica.rollout import wait, wait_nodes
 
     rendered = render(topo)
     with_istio = shutil.which("istioctl") is not None
@@ -94,6 +95,8 @@ def up(topo: Topology, kubeconfig: Path | None = None, context: str | None = Non
             kind.load_image(name, STANDIN_IMAGE)
     report = UpReport(name, kubeconfig, context)
     api = api_client(kubeconfig, context)
+    if name is not None:
+        wait_nodes(api, len(rendered.kind_config["nodes"]), timeout=node_timeout, progress=say)
     guard_dedicated(api)
     objects = rendered.objects
     if with_istio:
