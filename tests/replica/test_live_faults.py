@@ -134,3 +134,36 @@ def test_cordon_drain_and_scale(cluster, api) -> None:
     scale = [r for r in cluster.api.requests if r.path.endswith("/scale")]
     assert scale[0].path == "/apis/apps/v1/namespaces/chat/deployments/chat-api-v1/scale"
     assert cluster.api.get("apps", "Deployment", "chat", "chat-api-v1")["spec"]["replicas"] == 3
+
+
+def test_kind_backend_drains_with_evictions_retrying_a_pdb_429_then_uncordons(
+        cluster, tmp_path, monkeypatch) -> None:
+    """A scenario's `drain` on the kind backend: cordon, evictions through the
+    Eviction subresource (a PDB's 429 retried), uncordon when its `for` ends."""
+    from twin.replica import kind, kind_backend
+    from twin.scenario.model import Scenario
+
+    monkeypatch.setenv("TWIN_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setattr(kind_backend, "DRAIN_RETRY", 0.05)
+    config = kind.kubeconfig_path("twin-eco2-dev")
+    config.parent.mkdir(parents=True)
+    cluster.kubeconfig(config, context="kind-twin-eco2-dev")
+    cluster.api.evict_refusals = 1
+    scn = Scenario.model_validate({
+        "apiVersion": "twin.eco2/v1", "kind": "Scenario", "name": "drain", "duration": "1.5s",
+        "load": {"scale": 0.01},
+        "timeline": [{"id": "drain", "at": "0.1s", "action": "drain", "target": "node/k8s-worker-1",
+                      "for": "0.8s"}]})
+    run = kind_backend.KindBackend().run(scn, small("dev"), 1, 1, lambda f, s: None)
+    events = [(e.event, e.source) for e in run.result.runs[0].events]
+    assert events == [("Drained", "node/k8s-worker-1"), ("Uncordoned", "node/k8s-worker-1")]
+    assert run.result.runs[0].events[0].detail == "3 pod(s) evicted"
+    assert 0.8 <= run.result.runs[0].events[1].time <= 1.5
+    posts = [r.path for r in cluster.api.requests if r.method == "POST"]
+    assert all(p.endswith("/eviction") for p in posts)
+    assert posts.count("/api/v1/namespaces/chat/pods/chat-api-v1-abc/eviction") == 2   # 429, then evicted
+    assert not any("kindnet" in p for p in posts)                                    # DaemonSet pods stay
+    patches = [r.body for r in cluster.api.requests if r.method == "PATCH" and r.path.endswith(
+        "/nodes/twin-eco2-dev-worker")]
+    assert patches == [{"spec": {"unschedulable": True}}, {"spec": {"unschedulable": False}}]
+    assert cluster.api.get("", "Node", "", "twin-eco2-dev-worker")["spec"]["unschedulable"] is False

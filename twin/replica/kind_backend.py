@@ -3,7 +3,8 @@ the replica in real time.
 
 It drives each route's load at the gateway (127.0.0.1:<gateway node_port>, the
 port kind maps), applies the timeline's actions through the client (kill-pod,
-redis-master-crash, scale, node-down as `docker stop` of the kind node), and
+redis-master-crash, scale, drain as cordon + evictions that respect PDBs and an
+uncordon when its `for` ends, node-down as `docker stop` of the kind node), and
 records what it observes: per route, requests, failures and latency, and the
 actions as events. Everything else (store internals, Sentinel's timeline,
 queues) it cannot see, so checks on it are "not applicable".
@@ -116,6 +117,9 @@ def _act(api: Any, topo: Topology, action: Any, events: list[dict], t: float, na
         elif action.action == "scale":
             d = faults.scale(api, topo, target, action.replicas or 0)
             events.append({"t": t, "source": f"service/{target}", "event": "Scaled", "detail": d.detail})
+        elif action.action == "drain":
+            d = faults.drain(api, target, timeout=drain_timeout(action), interval=DRAIN_RETRY)
+            events.append({"t": t, "source": f"node/{target}", "event": "Drained", "detail": d.detail})
         elif action.action == "node-down":
             node = faults.kind_node(api, target)
             kind.run(["docker", "stop", node], check=True)
@@ -127,12 +131,28 @@ def _act(api: Any, topo: Topology, action: Any, events: list[dict], t: float, na
         events.append({"t": t, "source": action.target or "", "event": "FaultFailed", "detail": str(e)})
 
 
-def _end(topo: Topology, action: Any) -> None:
-    if action.action == "node-down":
-        from twin.replica.apply import api_client
+DRAIN_RETRY = 5.0
+"""Seconds between eviction retries a PodDisruptionBudget refused (429), as kubectl drain."""
 
-        api = api_client(kind.kubeconfig_path(cluster_name(topo)), None)
-        kind.run(["docker", "start", faults.kind_node(api, (action.target or "").split("/", 1)[-1])])
+
+def drain_timeout(action: Any) -> float:
+    """A drain gives up when its `for` ends (the node is uncordoned then), else after 10 min."""
+    return float(action.for_) if action.for_ is not None else 600.0
+
+
+def _end(api: Any, topo: Topology, action: Any, events: list[dict] | None = None, t: float = 0.0) -> None:
+    """The end of a fault's `for`: the node comes back (node-down) or is uncordoned (drain)."""
+    target = (action.target or "").split("/", 1)[-1]
+    try:
+        if action.action == "node-down":
+            kind.run(["docker", "start", faults.kind_node(api, target)])
+        elif action.action == "drain":
+            d = faults.cordon(api, target, on=False)
+            if events is not None:
+                events.append({"t": t, "source": f"node/{target}", "event": "Uncordoned", "detail": d.target})
+    except faults.FaultError as e:
+        if events is not None:
+            events.append({"t": t, "source": action.target or "", "event": "FaultFailed", "detail": str(e)})
 
 
 def traces(samples: list[Sample], events: list[dict], duration: float, interval: float,
@@ -187,6 +207,7 @@ class KindBackend:
         runs, trace_list = [], []
         for rep in range(replications):
             events: list[dict] = []
+            timers: list[threading.Timer] = []
             t0 = time.monotonic()
             driver = Driver(base, topology, scenario, seed + rep, t0)
             thread = threading.Thread(target=driver.run, args=(scenario.duration,), daemon=True)
@@ -198,9 +219,14 @@ class KindBackend:
                 progress((rep + action.at / scenario.duration) / replications, f"{action.action} {action.target or ''}")
                 _act(api, topology, action, events, time.monotonic() - t0, name)
                 if action.end is not None:
-                    threading.Timer(max(0.0, t0 + action.end - time.monotonic()), _end,
-                                    args=(topology, action)).start()
+                    timer = threading.Timer(max(0.0, t0 + action.end - time.monotonic()),
+                                            lambda a=action, ev=events, start=t0: _end(
+                                                api, topology, a, ev, time.monotonic() - start))
+                    timer.start()
+                    timers.append(timer)
             thread.join()
+            for timer in timers:       # every `for` ends (nodes back, uncordoned) before the next run
+                timer.join()
             routes = [r for r, _, _ in driver.routes()]
             trace_list.append(traces(driver.samples, events, scenario.duration, interval, routes))
             runs.append(ReplicationResult(
