@@ -27,7 +27,7 @@ class Observation(Protocol):
 
     def events(self, name: str, source: str | None = None) -> list[float]: ...
 
-    def observes_events(self) -> bool: ...
+    def observes_event(self, name: str) -> bool: ...
 
 
 @dataclass
@@ -91,8 +91,8 @@ def judge_one(scn: Scenario, check: Check, obs: Observation) -> tuple[float | No
     """(observed, held, detail) in one replication; held None: not applicable."""
     t0, t1 = scn.resolve(check.window.from_), scn.resolve(check.window.to)
     if check.event is not None:
-        if not obs.observes_events():
-            return None, None, "this backend records no events"
+        if not obs.observes_event(check.event):
+            return None, None, f"this backend cannot record {check.event} events"
         times = [t for t in obs.events(check.event, check.source) if t0 <= t <= t1]
         if check.statistic == "delay":
             value = (min(times) - t0) if times else math.inf

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from twin.model.topology import Topology
+from twin.scenario.observes import EVERYTHING, Observes
 
 COUNTERS = {
     "route": ("requests", "failed", "turns_incomplete", "events_lost", "events_duplicated"),
@@ -104,6 +105,7 @@ class Trace:
     event_list: list[dict] = field(default_factory=list)  # {t, source, event, detail}
     records_events: bool = True
     aliases: dict[str, str] = field(default_factory=dict)  # bare metric -> canonical
+    observes: Observes = EVERYTHING  # what the backend that made it can see at all
 
     def _name(self, metric: str) -> str:
         return self.aliases.get(metric, metric)
@@ -115,6 +117,8 @@ class Trace:
 
     def observable(self, metric: str) -> bool:
         m = self._name(metric)
+        if not self.observes.metric(m):
+            return False
         comp, name = split(m)
         if name in RATIOS:
             num, den = RATIOS[name]
@@ -182,8 +186,9 @@ class Trace:
                 and (source is None or e.get("source") == source
                      or e.get("source", "").startswith(source.rstrip("/") + "/"))]
 
-    def observes_events(self) -> bool:
-        return self.records_events
+    def observes_event(self, name: str) -> bool:
+        """False when the backend could not have recorded `name`: its absence proves nothing."""
+        return self.records_events and self.observes.event(name)
 
     def series(self, metric: str, stat: str = "mean") -> tuple[np.ndarray, np.ndarray]:
         """Bucket start times and the metric per bucket, for plots and recovery."""

@@ -107,7 +107,7 @@ class Run:
 def execute(loaded: Loaded, backend: str = "sim", seed: int | None = None,
             replications: int | None = None, progress: Progress | None = None) -> Run:
     """Run and judge one loaded scenario; BackendMissing when the backend cannot run."""
-    from twin.scenario import metrics
+    from twin.scenario import metrics, observes
 
     scn = loaded.scenario
     seed = scn.seed if seed is None else seed
@@ -117,6 +117,10 @@ def execute(loaded: Loaded, backend: str = "sim", seed: int | None = None,
     result = be.run(scn, loaded.topology, seed, reps, progress or (lambda f, s: None))
     wall = time.perf_counter() - started
     observations = metrics.observations(result, scn)
+    seen = observes.of(be, backend)
+    for trace in observations:
+        if isinstance(trace, metrics.Trace) and trace.observes is observes.EVERYTHING:
+            trace.observes = seen
     outcomes = judge(scn, observations)
     return Run(loaded, backend, seed, reps, result, outcomes,
                metrics.timeline(observations, scn), metrics.impact(observations, loaded.topology, scn),
