@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import time
+import math
 
 import simpy
+from theory_helpers import tolerance
 
 from twin.model.base import constant, exponential
 from twin.model.topology import Persistence, Redis, Sentinel
@@ -96,18 +97,39 @@ def test_min_replicas_to_write_stops_a_minority_master():
 
 
 def test_asynchronous_replication_loses_acknowledged_writes_on_failover():
-    lost = []
-    for seed in range(10):
-        env, group, ev = redis_group(seed, rate=500, replication_lag=exponential(0.02))
-        env.run(until=20)
+    """The promoted replica lacks the writes younger than its lag at the crash.
+
+    Each replica's lag is exponential(20 ms), drawn when the link drops; Sentinel
+    promotes the best offset, so a write of age a is lost with probability
+    P(min of two lags > a) = exp(-2a / 20 ms). Expected loss: that sum over the
+    writes (500/s: about 4.5). Over 1000 crashes the tolerance (the larger of 5 %
+    and three 95 % half-widths) is about a fifth of it: a model 2x off fails.
+    """
+    lag, crash_at = 0.02, 1.0
+    lost, expected = [], []
+    for seed in range(1000):
+        env, group, ev = redis_group(seed, replication_lag=exponential(lag))
+        acked: list[float] = []
+
+        def writer(env=env, group=group, acked=acked):
+            while env.now < crash_at - 0.001:
+                yield env.timeout(0.002)
+                if group.write().ok:
+                    acked.append(env.now)
+        env.process(writer())
+        env.run(until=crash_at)
         group.crash("redis-0")
-        env.run(until=32)
-        assert any(e == "+switch-master" for _, _, e, _ in ev)
         lost.append(group.lost_acknowledged_writes)
-    # the replica with the best offset is the one with the shorter lag: the
-    # minimum of two exponential(20 ms) lags has mean 10 ms, so about
-    # 500/s x 10 ms = 5 writes (less half a write for the 2 ms spacing) in flight
-    assert sum(n > 0 for n in lost) >= 7 and 1.5 <= sum(lost) / len(lost) <= 10
+        expected.append(sum(math.exp(-2 * (crash_at - t) / lag) for t in acked))
+        if seed < 5:  # the failover keeps exactly the best copy the crash left
+            env.run(until=crash_at + 8)
+            assert any(e == "+switch-master" for _, _, e, _ in ev)
+            assert group.lost_acknowledged_writes == lost[-1]
+    want = sum(expected) / len(expected)
+    mean, allowed = tolerance(lost, want)
+    assert 4 < want < 5.5
+    assert allowed < 0.3 * want, allowed
+    assert abs(mean - want) <= allowed, (mean, want, allowed)
     env, group, ev = redis_group(1, rate=500, replication_lag=constant(0.0))
     env.run(until=20)
     group.crash("redis-0")
@@ -132,12 +154,10 @@ def test_notifications_tell_clients_to_rediscover():
     assert any(k == "switch-master" and d["to"] == promoted for k, d in seen)
 
 
-def test_write_is_cheap():
+def test_recent_writes_are_pruned_to_the_in_flight_horizon():
     env, group, _ = redis_group(replication_lag=exponential(0.002))
-    start = time.perf_counter()
-    for i in range(200_000):
+    for i in range(20_000):
         if i % 100 == 0:
             env.run(until=env.now + 0.1)
         group.write()
-    assert time.perf_counter() - start < 5.0
-    assert len(group.servers["redis-0"].recent) < 2_000  # pruned to the in-flight horizon
+    assert len(group.servers["redis-0"].recent) < 2_000
