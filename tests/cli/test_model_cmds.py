@@ -160,8 +160,9 @@ def test_status_live_prints_what_the_replica_answers(runner: CliRunner,
 
     seen = []
 
-    def fake(topology: object) -> dict:
+    def fake(topology: object, kubeconfig: object = None, context: object = None) -> dict:
         seen.append(topology.cluster.environment)
+        assert kubeconfig is None and context is None     # the twin's own kind replica
         return {"cluster": {"server": "https://127.0.0.1:6443"},
                 "nodes": [{"name": "twin-eco2-dev-worker", "pool": "app", "taints": ["a", "b"]}],
                 "pods_by_tier": {"business-logic": 7}, "usage": None}
@@ -179,7 +180,7 @@ def test_domain_live_without_a_replica_exit_3(runner: CliRunner,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     from twin.replica import kind, live
 
-    def missing(*_: object) -> dict:
+    def missing(*_: object, **__: object) -> dict:
         raise kind.CannotRun("no replica of twin-eco2-dev is up", "run `twin up`")
 
     monkeypatch.setattr(live, "live_domain", missing)

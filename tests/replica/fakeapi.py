@@ -70,6 +70,8 @@ class FakeAPI:
     """GETs of a workload before its status says rolled out; a negative value never."""
     polls: dict[tuple[str, str, str, str], int] = field(default_factory=dict)
     evict_refusals: int = 0
+    on_pod_create: Any = None
+    """Called with a Pod's body when one is created: plays its kubelet (phase, `_log`)."""
     lock: threading.Lock = field(default_factory=threading.Lock)
     rv: int = 100
 
@@ -393,6 +395,8 @@ def make_handler(api: FakeAPI) -> type[BaseHTTPRequestHandler]:
                 self._send(409, _status(409, "AlreadyExists", "already exists"))
                 return
             body["metadata"]["namespace"] = ns
+            if kind == "Pod" and api.on_pod_create is not None:
+                api.on_pod_create(body)
             api.objects[key] = api._meta(body)
             self._send(201, body)
 

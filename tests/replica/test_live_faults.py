@@ -167,3 +167,55 @@ def test_kind_backend_drains_with_evictions_retrying_a_pdb_429_then_uncordons(
         "/nodes/twin-eco2-dev-worker")]
     assert patches == [{"spec": {"unschedulable": True}}, {"spec": {"unschedulable": False}}]
     assert cluster.api.get("", "Node", "", "twin-eco2-dev-worker")["spec"]["unschedulable"] is False
+
+
+def _kubelet(forbidden_open: bool, allowed_open: bool = True):  # noqa: ANN202 - a FakeAPI hook
+    """Plays the probe pod's kubelet and CNI: runs its `nc` lines against a
+    network where the forbidden connection is refused (or not)."""
+    seen: list[dict] = []
+
+    def on_create(pod: dict) -> None:
+        seen.append(pod)
+        script = pod["spec"]["containers"][0]["command"][-1]
+        out = []
+        if "ALLOWED_OPEN" in script:
+            out.append("ALLOWED_OPEN" if allowed_open else "ALLOWED_REFUSED")
+        out.append("FORBIDDEN_OPEN" if forbidden_open else "FORBIDDEN_REFUSED")
+        pod["status"] = {"phase": "Succeeded"}
+        pod["_log"] = "\n".join(out) + "\n"
+
+    on_create.seen = seen  # type: ignore[attr-defined]
+    return on_create
+
+
+def test_network_policy_probe_refused_is_enforced(fake, api) -> None:
+    from twin.replica.live import probe_network_policy
+
+    fake.api.on_pod_create = _kubelet(forbidden_open=False)
+    data = probe_network_policy(small("prod"), api, timeout=5)
+    assert data == {"applicable": True, "from": "character/character-api",
+                    "to": "redis-streams.redis.svc.cluster.local:6379", "refused": True,
+                    "allowed_works": True, "enforced": True}
+    (pod,) = fake.api.on_pod_create.seen
+    assert pod["metadata"]["namespace"] == "character" and pod["metadata"]["labels"]["app"] == "character-api"
+    assert "nc -z -w 3 redis-streams.redis.svc.cluster.local 6379" in pod["spec"]["containers"][0]["command"][-1]
+    deletes = [r.path for r in fake.api.requests if r.method == "DELETE"]
+    assert deletes == [f"/api/v1/namespaces/character/pods/{pod['metadata']['name']}"]   # cleaned up
+
+
+def test_network_policy_probe_accepted_warns_the_cni_does_not_enforce(fake, api) -> None:
+    from twin.replica.live import live_status, probe_network_policy
+
+    fake.api.on_pod_create = _kubelet(forbidden_open=True)
+    data = probe_network_policy(small("prod"), api, timeout=5)
+    assert data["enforced"] is False and data["refused"] is False
+    assert "CNI does not enforce NetworkPolicies" in data["warning"]
+    assert "character/character-api reached redis-streams.redis.svc.cluster.local:6379" in data["warning"]
+    # a refusal while the allowed connection fails too proves nothing
+    fake.api.on_pod_create = _kubelet(forbidden_open=False, allowed_open=False)
+    data = probe_network_policy(small("prod"), api, timeout=5)
+    assert data["enforced"] is False and "proves nothing" in data["warning"]
+    # loose policies (dev): nothing to probe, and no pod started
+    n = len(fake.api.requests)
+    assert live_status(small("dev"), api=api, probe=True)["network_policy"]["applicable"] is False
+    assert not [r for r in fake.api.requests[n:] if r.method == "POST"]

@@ -24,6 +24,13 @@ TopologyOpt = Annotated[Path | None, typer.Option(
 SetOpt = Annotated[list[str] | None, typer.Option(
     "--set", help="PATH=VALUE override, e.g. services.chat-api.replicas=4 (repeatable).")]
 LiveOpt = Annotated[bool, typer.Option("--live", help="Ask the running kind replica instead.")]
+KubeconfigOpt = Annotated[Path | None, typer.Option(
+    help="With --live: ask this dedicated cluster (or vcluster) instead of the twin's kind replica, "
+    "as `twin up --kubeconfig` targets it.")]
+ContextOpt = Annotated[str | None, typer.Option(help="With --live: the context in --kubeconfig.")]
+ProbeOpt = Annotated[bool, typer.Option(
+    "--probe-network-policy", help="With --live: start a probe pod that checks strict NetworkPolicies "
+    "are enforced (a connection they forbid is refused): that depends on the CNI.")]
 
 SCRIPT_TIERS = ("business-logic", "worker", "integration", "data")
 """The tiers cluster-status.sh counts pods of."""
@@ -49,7 +56,7 @@ def _say(line: str = "", style: str | None = None) -> None:
     common.out.print(line, markup=False, soft_wrap=True, style=style)
 
 
-def _live(function: str, *args: Any) -> None:
+def _live(function: str, *args: Any, **kwargs: Any) -> None:
     """Ask the running replica (twin.replica.live) and print what it answers."""
     try:
         from twin.replica import live
@@ -60,10 +67,25 @@ def _live(function: str, *args: Any) -> None:
             "Drop --live to see the model, or update the twin; the replica itself starts with "
             "`twin up`."))
     try:
-        result = getattr(live, function)(*args)
+        result = getattr(live, function)(*args, **kwargs)
     except CannotRun as e:
         _exit(common.cannot_run(e.what, e.how))
     _print_data(result)
+    probe = result.get("network_policy") if isinstance(result, dict) else None
+    if isinstance(probe, dict) and probe.get("warning"):
+        common.err.print(f"warning: {probe['warning']}", markup=False, soft_wrap=True, style="bold yellow")
+    elif isinstance(probe, dict) and probe.get("enforced"):
+        _say(f"NetworkPolicies enforced: {probe['from']} -> {probe['to']} refused")
+
+
+def _live_only(live: bool, kubeconfig: Path | None, context: str | None, probe: bool) -> None:
+    """--kubeconfig, --context and --probe-network-policy ask a cluster: without --live they
+    would be silently ignored, so they are an error."""
+    given = [flag for flag, value in (("--kubeconfig", kubeconfig), ("--context", context),
+                                      ("--probe-network-policy", probe)) if value]
+    if given and not live:
+        _exit(common.bad_input(ModelError([Problem(
+            given[0], 0, 0, "", f"{', '.join(given)} only apply with --live")])))
 
 
 def _print_data(data: Any) -> None:
@@ -138,12 +160,18 @@ def validate(files: Annotated[list[Path], typer.Argument(help="Topology or scena
 # --------------------------------------------------------------------- status
 
 
-def status(topology: TopologyOpt = None, set_: SetOpt = None, live: LiveOpt = False) -> None:
+def status(topology: TopologyOpt = None, set_: SetOpt = None, live: LiveOpt = False,
+           kubeconfig: KubeconfigOpt = None, context: ContextOpt = None,
+           probe_network_policy: ProbeOpt = False) -> None:
     """The document's cluster-status.sh: cluster, nodes, namespaces by tier, pods by tier."""
+    _live_only(live, kubeconfig, context, probe_network_policy)
     topology = topology or (common.DEV_TOPOLOGY if live else common.DEFAULT_TOPOLOGY)
     topo = _load(topology, set_)
     if live:
-        _live("live_status", topo)
+        kw: dict[str, Any] = {"kubeconfig": kubeconfig, "context": context}
+        if probe_network_policy:
+            kw["probe"] = True
+        _live("live_status", topo, **kw)
         return
     from twin.graph.pods import schedule
 
@@ -217,8 +245,10 @@ def status(topology: TopologyOpt = None, set_: SetOpt = None, live: LiveOpt = Fa
 
 
 def domain(name: Annotated[str, typer.Argument(help="Domain label, e.g. chat.")] = "chat",
-           topology: TopologyOpt = None, set_: SetOpt = None, live: LiveOpt = False) -> None:
+           topology: TopologyOpt = None, set_: SetOpt = None, live: LiveOpt = False,
+           kubeconfig: KubeconfigOpt = None, context: ContextOpt = None) -> None:
     """The document's domain-check.sh: a domain's API and worker pods, services and config."""
+    _live_only(live, kubeconfig, context, False)
     topology = topology or (common.DEV_TOPOLOGY if live else common.DEFAULT_TOPOLOGY)
     topo = _load(topology, set_)
     domains = sorted({ns.domain for ns in topo.namespaces if ns.domain})
@@ -226,7 +256,7 @@ def domain(name: Annotated[str, typer.Argument(help="Domain label, e.g. chat.")]
         _exit(common.bad_input(ModelError([Problem(
             "DOMAIN", 0, 0, "", f"no namespace has domain={name}; domains: {', '.join(domains)}")])))
     if live:
-        _live("live_domain", topo, name)
+        _live("live_domain", topo, name, kubeconfig=kubeconfig, context=context)
         return
     from twin.graph.naming import dns_name as fqdn
     from twin.graph.pods import schedule

@@ -3,7 +3,9 @@ kubectl): what the architecture document's cluster-status.sh and
 domain-check.sh show, as plain data the CLI prints.
 
 `live_status` and `live_domain` are what `twin status --live` and
-`twin domain NAME --live` call.
+`twin domain NAME --live` call: on the twin's kind replica, or with
+--kubeconfig/--context on a dedicated cluster or vcluster (as `twin up`).
+`twin status --live --probe-network-policy` adds `probe_network_policy`.
 """
 
 from __future__ import annotations
@@ -31,7 +33,13 @@ def _client(topology: Topology, kubeconfig: Path | str | None, context: str | No
                 f"no replica of {cluster_name(topology)} is up (no kubeconfig at {kubeconfig})",
                 "run `twin up` (or `make twin-up`), or pass --kubeconfig/--context",
             )
-    return api_client(kubeconfig, context)
+    try:
+        return api_client(kubeconfig, context)
+    except Exception as e:  # kubernetes.config.ConfigException, a missing or unreadable file
+        raise kind.CannotRun(f"cannot use kubeconfig {kubeconfig}"
+                             f"{f' context {context}' if context else ''}: {e}",
+                             "check --kubeconfig/--context (`kubectl config get-contexts "
+                             "--kubeconfig FILE`)") from None
 
 
 def _pod(p: Any) -> dict[str, Any]:
@@ -58,8 +66,8 @@ def _node(n: Any) -> dict[str, Any]:
         "pool": labels.get("node-pool") or labels.get("twin.eco2/pool"),
         "roles": sorted(k.split("/", 1)[1] for k in labels if k.startswith("node-role.kubernetes.io/")),
         "ready": ready,
-        "schedulable": not n.spec.unschedulable,
-        "taints": [f"{t.key}={t.value or ''}:{t.effect}" for t in n.spec.taints or []],
+        "schedulable": not (n.spec and n.spec.unschedulable),
+        "taints": [f"{t.key}={t.value or ''}:{t.effect}" for t in (n.spec and n.spec.taints) or []],
         "internal_ip": next((a.address for a in n.status.addresses or [] if a.type == "InternalIP"), None),
         "kubelet": n.status.node_info.kubelet_version if n.status.node_info else None,
     }
@@ -196,5 +204,14 @@ def probe_network_policy(topology: Topology, api: Any, timeout: float = 90) -> d
         core.delete_namespaced_pod(name, ns, grace_period_seconds=0)
     refused = "FORBIDDEN_REFUSED" in log
     allowed_ok = allowed is None or "ALLOWED_OPEN" in log
-    return {"applicable": True, "from": f"{ns}/{app}", "to": f"{host}:{port}",
-            "refused": refused, "allowed_works": allowed_ok, "enforced": refused and allowed_ok}
+    data: dict[str, Any] = {"applicable": True, "from": f"{ns}/{app}", "to": f"{host}:{port}",
+                            "refused": refused, "allowed_works": allowed_ok, "enforced": refused and allowed_ok}
+    if not refused:
+        data["warning"] = (f"the cluster's CNI does not enforce NetworkPolicies: {ns}/{app} reached "
+                           f"{host}:{port}, which the strict policies forbid; install a CNI that "
+                           "enforces them (Calico, Cilium) before trusting isolation results")
+    elif not allowed_ok:
+        data["warning"] = (f"the probe could not reach what its policies allow ({ns}/{app} -> "
+                           f"{allowed[0] if allowed else '?'}): the refusal proves nothing; "
+                           "is the target running?")
+    return data
