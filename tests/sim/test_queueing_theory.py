@@ -1,8 +1,9 @@
 """The simulator against queueing theory (FACTS.md), on the example topologies.
 
 Tolerance for a mean: the larger of 5 % and three 95 % half-widths over
-independent replications. Customers are enough that a model off by a quarter
-(a wrong service rate, a second queue, LIFO order, a lost slot) fails.
+independent replications. Erlang C runs 20 replications of 16 000 customers
+at rho 0.5 and of 25 000 at rho 0.8 (320 000 and 500 000 a case): every tolerance is at most 12 % of theory (5 % for most), so a
+model off by a seventh (a wrong service rate, a second queue, a lost slot) fails.
 """
 
 from __future__ import annotations
@@ -21,33 +22,37 @@ def one_service(c: int, lam: float, *sets: str):
 
 
 def erlang_case(c: int, rho: float, customers: int, reps: int):
+    """`customers` per replication (about: Poisson), `reps` replications."""
     lam = rho * c * MU
     duration = customers / lam
     runs = replications(one_service(c, lam), duration, reps, warmup=duration * 0.05)
     return MMc(lam, MU, c), runs
 
 
-def check_erlang(q: MMc, runs: list) -> None:
-    assert_close(pod_metric(runs, "api-0", "mean_wait"), q.wq, "mean wait Wq")
-    assert_close(pod_metric(runs, "api-0", "p_wait"), q.p_wait, "P(wait) = C(c, a)", sharp=0.15)
+def check_erlang(q: MMc, runs: list, sharp: float = 0.12) -> None:
+    assert_close(pod_metric(runs, "api-0", "mean_wait"), q.wq, "mean wait Wq", sharp=sharp)
+    assert_close(pod_metric(runs, "api-0", "p_wait"), q.p_wait, "P(wait) = C(c, a)", sharp=0.08)
     assert_close(pod_metric(runs, "api-0", "wait_p95"), q.wait_quantile(0.95),
-                 "p95 of the wait, from C(c,a) exp(-(c mu - lambda) t)")
-    assert_close(pod_metric(runs, "api-0", "mean_sojourn"), q.w, "sojourn W")
-    assert_close(values(runs, lambda r: r.routes["req"].latency.mean), q.w, "route latency")
+                 "p95 of the wait, from C(c,a) exp(-(c mu - lambda) t)", sharp=sharp)
+    assert_close(pod_metric(runs, "api-0", "mean_sojourn"), q.w, "sojourn W", sharp=0.06)
+    assert_close(values(runs, lambda r: r.routes["req"].latency.mean), q.w, "route latency",
+                 sharp=0.06)
 
 
 @pytest.mark.parametrize("c", [1, 2, 4])
 @pytest.mark.parametrize("rho", [0.5, 0.8])
 def test_erlang_c(c: int, rho: float) -> None:
-    q, runs = erlang_case(c, rho, customers=15_000 if rho < 0.7 else 30_000, reps=5)
+    q, runs = erlang_case(c, rho, customers=16_000 if rho < 0.7 else 25_000, reps=20)
     check_erlang(q, runs)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("c", [1, 2, 4])
 def test_erlang_c_at_rho_0_9_with_a_million_customers(c: int) -> None:
-    q, runs = erlang_case(c, 0.9, customers=100_000, reps=10)
-    check_erlang(q, runs)
+    """A million customers for each c (20 replications of 50 000), not in total."""
+    q, runs = erlang_case(c, 0.9, customers=50_000, reps=20)
+    assert sum(r.routes["req"].completed for r in runs) > 0.9 * 1_000_000  # less 5 % warm-up
+    check_erlang(q, runs, sharp=0.10)
 
 
 def test_md1_against_pollaczek_khinchine() -> None:
