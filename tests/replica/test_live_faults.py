@@ -219,3 +219,27 @@ def test_network_policy_probe_accepted_warns_the_cni_does_not_enforce(fake, api)
     n = len(fake.api.requests)
     assert live_status(small("dev"), api=api, probe=True)["network_policy"]["applicable"] is False
     assert not [r for r in fake.api.requests[n:] if r.method == "POST"]
+
+
+def test_a_drain_blocked_by_a_pdb_does_not_hold_up_the_timeline(cluster, tmp_path, monkeypatch) -> None:
+    from twin.replica import kind, kind_backend
+    from twin.scenario.model import Scenario
+
+    monkeypatch.setenv("TWIN_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setattr(kind_backend, "DRAIN_RETRY", 0.05)
+    config = kind.kubeconfig_path("twin-eco2-dev")
+    config.parent.mkdir(parents=True)
+    cluster.kubeconfig(config, context="kind-twin-eco2-dev")
+    cluster.api.evict_refusals = 10**6                       # minAvailable = replicas: always 429
+    scn = Scenario.model_validate({
+        "apiVersion": "twin.eco2/v1", "kind": "Scenario", "name": "drain-pdb", "duration": "1.2s",
+        "load": {"scale": 0.01},
+        "timeline": [{"id": "drain", "at": "0.1s", "action": "drain", "target": "node/k8s-worker-1",
+                      "for": "0.6s"},
+                     {"id": "kill", "at": "0.3s", "action": "kill-pod", "target": "service/chat-worker"}]})
+    run = kind_backend.KindBackend().run(scn, small("dev"), 1, 1, lambda f, s: None)
+    events = {e.event: e for e in run.result.runs[0].events}
+    assert set(events) == {"FaultFailed", "Killed", "Uncordoned"}
+    assert "still blocked by disruption budgets" in events["FaultFailed"].detail
+    assert events["Killed"].time < 0.6                       # the kill did not wait for the drain
+    assert cluster.api.get("", "Node", "", "twin-eco2-dev-worker")["spec"]["unschedulable"] is False

@@ -104,7 +104,8 @@ class Driver:
         self.pool.shutdown(wait=True)
 
 
-def _act(api: Any, topo: Topology, action: Any, events: list[dict], t: float, name: str) -> None:
+def _act(api: Any, topo: Topology, action: Any, events: list[dict], t: float, name: str,
+         duration: float | None = None) -> None:
     target = (action.target or "").split("/", 1)[-1]
     try:
         if action.action == "kill-pod":
@@ -118,7 +119,7 @@ def _act(api: Any, topo: Topology, action: Any, events: list[dict], t: float, na
             d = faults.scale(api, topo, target, action.replicas or 0)
             events.append({"t": t, "source": f"service/{target}", "event": "Scaled", "detail": d.detail})
         elif action.action == "drain":
-            d = faults.drain(api, target, timeout=drain_timeout(action), interval=DRAIN_RETRY)
+            d = faults.drain(api, target, timeout=drain_timeout(action, t, duration), interval=DRAIN_RETRY)
             events.append({"t": t, "source": f"node/{target}", "event": "Drained", "detail": d.detail})
         elif action.action == "node-down":
             node = faults.kind_node(api, target)
@@ -135,10 +136,13 @@ DRAIN_RETRY = 5.0
 """Seconds between eviction retries a PodDisruptionBudget refused (429), as kubectl drain."""
 
 
-def drain_timeout(action: Any) -> float:
-    """A drain gives up when its `for` ends (the node is uncordoned then), else after 10 min."""
-    return float(action.for_) if action.for_ is not None else 600.0
-
+def drain_timeout(action: Any, now: float, duration: float | None = None) -> float:
+    """A drain gives up when its `for` ends (the node is uncordoned then), else after 10 min,
+    and never later than the scenario's end."""
+    until = float(action.end) if action.end is not None else now + 600.0
+    if duration is not None:
+        until = min(until, float(duration))
+    return max(0.0, until - now)
 
 def _end(api: Any, topo: Topology, action: Any, events: list[dict] | None = None, t: float = 0.0) -> None:
     """The end of a fault's `for`: the node comes back (node-down) or is uncordoned (drain)."""
@@ -207,7 +211,7 @@ class KindBackend:
         runs, trace_list = [], []
         for rep in range(replications):
             events: list[dict] = []
-            timers: list[threading.Timer] = []
+            timers: list[threading.Thread] = []
             t0 = time.monotonic()
             driver = Driver(base, topology, scenario, seed + rep, t0)
             thread = threading.Thread(target=driver.run, args=(scenario.duration,), daemon=True)
@@ -217,7 +221,14 @@ class KindBackend:
                 if delay > 0:
                     time.sleep(delay)
                 progress((rep + action.at / scenario.duration) / replications, f"{action.action} {action.target or ''}")
-                _act(api, topology, action, events, time.monotonic() - t0, name)
+                now = time.monotonic() - t0
+                if action.action == "drain":   # evictions a PDB refuses are retried: the timeline goes on
+                    drainer = threading.Thread(target=_act, daemon=True, args=(
+                        api, topology, action, events, now, name, scenario.duration))
+                    drainer.start()
+                    timers.append(drainer)
+                else:
+                    _act(api, topology, action, events, now, name, scenario.duration)
                 if action.end is not None:
                     timer = threading.Timer(max(0.0, t0 + action.end - time.monotonic()),
                                             lambda a=action, ev=events, start=t0: _end(
@@ -232,7 +243,7 @@ class KindBackend:
             runs.append(ReplicationResult(
                 replication=rep, seed=seed + rep, duration=scenario.duration, warmup=scenario.warmup,
                 events=[Event(time=e["t"], source=e["source"], event=e["event"], detail=e["detail"])
-                        for e in events],
+                        for e in sorted(events, key=lambda e: e["t"])],
                 routes={r: _route_metrics(driver.samples, r, scenario.duration, RouteMetrics, Summary)
                         for r in routes}))
         result = Result(backend="kind", topology=name, scenario=scenario.name, seed=seed,
