@@ -235,6 +235,18 @@ def _emits(steps: list) -> bool:
                or any(_emits(b.steps) for b in st.branch or []) for st in steps)
 
 
+def _streamed(steps: list) -> set[str]:
+    """The services a route's `stream` steps hold SSE connections open on."""
+    out: set[str] = set()
+    for st in steps:
+        if st.stream is not None:
+            out.add(st.stream)
+        out |= _streamed(st.steps) | _streamed(st.fallback)
+        for b in st.branch or []:
+            out |= _streamed(b.steps)
+    return out
+
+
 class Recorder:
     """Per bucket: deltas of the core's cumulative meters, and gauges sampled."""
 
@@ -250,6 +262,10 @@ class Recorder:
         self.prev_hist: dict[str, tuple] = {}
         self.i = 0
         self.emitting = {r.name for r in sim.topology.routes if _emits(r.steps)}
+        # the core counts open SSE streams across the cluster: they are one service's
+        # only when one service holds them all (else the metric is left out: n/a)
+        held = {t for r in sim.topology.routes for t in _streamed(r.steps)}
+        self.stream_host = next(iter(held)) if len(held) == 1 else None
 
     def _count(self, key: str, total: float) -> None:
         prev = self.prev.get(key, 0.0)
@@ -310,6 +326,8 @@ class Recorder:
                 self._count(f"service/{w.name}.requests", sum(
                     r.attempts for r in sim.mesh.routes.values()
                     if any(b.service == w.name for b in r.backends)))
+        if self.stream_host is not None:
+            self._gauge(f"service/{self.stream_host}.open_streams", sim.flows.streams_open.n)
         for name, q in sim.queues.items():
             self._gauge(f"queue/{name}.length", len(q.ready))
             self._count(f"queue/{name}.published", q.published)
