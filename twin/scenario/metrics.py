@@ -261,12 +261,13 @@ def timeline(obs: list[Trace], scn: Any) -> list[dict]:
         rows += [{"t": float(e["t"]), "source": str(e.get("source", "")), "event": str(e["event"]),
                   "detail": _detail(e.get("detail"))} for e in obs[0].event_list]
     rows.sort(key=lambda r: (r["t"], not r.get("fault", False)))
-    return _merge(rows)
+    return rows
 
 
-def _merge(rows: list[dict], within: float = 2.0) -> list[dict]:
-    """The same event about the same thing from several sentinels, within a couple of
-    seconds, as one row naming them all (`sentinel/1,0,2`)."""
+def merged(rows: list[dict], within: float = 2.0) -> list[dict]:
+    """For display only: the same event about the same thing from several sentinels,
+    within a couple of seconds, as one row naming them all (`sentinel/1,0,2`) at the
+    first one's time. result.json keeps every event with its own time."""
     out: list[dict] = []
     open_: dict[tuple, dict] = {}
     for r in rows:

@@ -227,11 +227,14 @@ def _print_timeline(run: Run, console: Any, which: str) -> None:
     from rich.markup import escape
     from rich.table import Table
 
+    from twin.scenario.metrics import merged
+
     scn = run.scenario
     if which == "all":
         events, hidden = [e for e in run.timeline if not e["event"].startswith("scenario:")], 0
     else:
         events, hidden = related(run)
+    events = merged(events)  # one row per event the sentinels all saw; result.json keeps each
     shown = events if len(events) <= MAX_TIMELINE else _thin(events)
     first = scn.faults[0] if scn.faults else None
     rows = [e for e in shown if not e.get("elided")]

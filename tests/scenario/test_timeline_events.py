@@ -1,0 +1,24 @@
+"""result.json keeps every event with its own time; only the printed timeline merges
+what several sentinels saw into one row."""
+
+from __future__ import annotations
+
+import json
+
+from conftest import CRASH
+from test_scenario_cli import twin
+
+
+def test_result_json_keeps_each_sentinels_event(write_scenario, fake_backend, tmp_path, monkeypatch,
+                                                capsys) -> None:
+    out = tmp_path / "o"
+    assert twin("run", str(write_scenario(CRASH)), "--backend", "fake", "--out", str(out),
+                monkeypatch=monkeypatch) == 1
+    text = capsys.readouterr().out
+    rows = json.loads((out / "result.json").read_text())["timeline"]
+    sdown = [r for r in rows if r["event"] == "+sdown"]
+    # the fake's three sentinels see +sdown 10 ms apart; each keeps its own source and time
+    assert [r["source"] for r in sdown] == ["sentinel/0", "sentinel/1", "sentinel/2"]
+    gaps = [b["t"] - a["t"] for a, b in zip(sdown, sdown[1:], strict=False)]
+    assert all(abs(g - 0.01) < 1e-3 for g in gaps)
+    assert "sentinel/0,1,2" in text  # merged for display only
