@@ -54,13 +54,16 @@ def register(app: typer.Typer) -> None:
         from twin.model.errors import ModelError
         from twin.scenario import junit as junit_xml
         from twin.scenario import loader, report
-        from twin.scenario.runner import BackendMissing, execute, get_backend
+        from twin.scenario.runner import BackendMissing, backend_names, execute, get_backend
 
         if format_ not in ("table", "json"):
             raise common.bad_input(ModelError([_problem("--format", "must be table or json")]))
         if events not in ("related", "all"):
             raise common.bad_input(ModelError([_problem("--events", "must be related or all")]))
         loaded, problems = [], []
+        if backend not in backend_names():  # a typo is bad input (2), not a backend that cannot run (3)
+            problems.append(_problem("--backend", f"no backend named {backend!r}; the backends are "
+                                                  f"{', '.join(backend_names())}"))
         for path in scenarios:
             try:
                 loaded.append(loader.load(path, set_ or ()))

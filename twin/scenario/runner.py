@@ -40,6 +40,15 @@ class BackendMissing(Exception):
         super().__init__(what)
 
 
+class UnknownBackend(ValueError):
+    """A backend name nothing provides: bad input (exit 2), not a backend that cannot run."""
+
+    def __init__(self, name: str, known: list[str]):
+        self.name = name
+        self.known = known
+        super().__init__(f"no backend named {name!r}; the backends are {', '.join(known)}")
+
+
 # name -> module providing `backend() -> Backend` (which may raise BackendMissing)
 PROVIDERS: dict[str, str] = {
     "sim": "twin.scenario.sim_backend",
@@ -59,11 +68,13 @@ def backend_names() -> list[str]:
 
 
 def get_backend(name: str) -> Backend:
+    """The backend `name`: UnknownBackend when nothing provides it, BackendMissing when
+    it exists but cannot run here."""
     if name in _REGISTERED:
         return _REGISTERED[name]()
     module = PROVIDERS.get(name)
     if module is None:
-        raise BackendMissing(f"no backend named {name!r}", f"backends: {', '.join(backend_names())}")
+        raise UnknownBackend(name, backend_names())
     try:
         mod = importlib.import_module(module)
     except ModuleNotFoundError as e:
