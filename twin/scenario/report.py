@@ -38,14 +38,21 @@ def _round(value: Any) -> Any:
     return value
 
 
+def portable(path: Path | str) -> str:
+    """A path as the same bytes however it was typed (`./x`, `x`, `/abs/x`, `a/../x`):
+    relative to the current directory, `/`-separated."""
+    rel = os.path.relpath(os.path.abspath(path))
+    return Path(rel).as_posix()
+
+
 def result_json(run: Run) -> dict:
     """Only what the seed and inputs decide."""
     scn = run.scenario
     failed = [o.name for o in run.outcomes if o.status == FAILED]
     body = {
         "scenario": scn.name,
-        "file": str(run.loaded.path),
-        "topology": str(run.loaded.topology_path),
+        "file": portable(run.loaded.path),
+        "topology": portable(run.loaded.topology_path),
         "overrides": scn.overrides,
         "set": list(run.loaded.sets),
         "backend": run.backend,
