@@ -77,5 +77,6 @@ def test_common_random_numbers_shrink_the_variance_of_a_difference() -> None:
     v_crn, v_ind = statistics.variance(crn), statistics.variance(independent)
     # theory: Wq rises from 0.1 s to 0.122 s; with CRN every replication sees it
     assert all(d > 0 for d in crn), crn
-    # F(11, 11) at 99.9 % is about 6.4: a ratio under 1/10 is no accident
-    assert v_crn < v_ind / 10, (v_crn, v_ind)
+    # equal variances would give a ratio over F(11, 11)'s 99.9 % point (6.4) once in a
+    # thousand; seed 1 gives about 11.6
+    assert v_crn < v_ind / 6.4, (v_crn, v_ind)
