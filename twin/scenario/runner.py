@@ -25,6 +25,9 @@ Progress = Callable[[float, str], None]
 
 
 class Backend(Protocol):
+    """May also carry `observes` (twin.scenario.observes.Observes): the events and
+    metrics it can see; checks on anything else are not applicable."""
+
     name: str
 
     def run(self, scenario: Scenario, topology: Topology, seed: int, replications: int,
