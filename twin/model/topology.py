@@ -550,7 +550,8 @@ class Step(Strict):
     store + op: an operation on a data store.
     publish: a message to a queue; its `steps` run later in the consuming worker.
     external: a call to an external dependency.
-    stream: a long-lived SSE connection held open on a service for `duration`.
+    stream: a long-lived SSE connection held open on a service: on an asynchronous
+            route until the reply's last event, at most `duration` (the client gives up).
     emit: `count` events to a service through Redis Streams, the event router and
           Pub/Sub (the chat reply stream).
     branch: one of several step lists, chosen by probability.

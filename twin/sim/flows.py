@@ -32,7 +32,8 @@ STORE_DOWN = causes.STORE_DOWN
 class Request:
     """One user request in flight: what the end-to-end measurement needs, nothing more."""
 
-    __slots__ = ("route", "t0", "pending", "failed", "stream_pod", "synced", "last", "degraded")
+    __slots__ = ("route", "t0", "pending", "failed", "stream_pod", "synced", "last", "degraded",
+                 "closed")
 
     def __init__(self, route: RouteRuntime, t0: float):
         self.route = route
@@ -43,6 +44,7 @@ class Request:
         self.synced = False
         self.last = t0
         self.degraded = 0
+        self.closed: simpy.Event | None = None  # fires when an asynchronous request ends
 
 
 class RouteRuntime:
@@ -261,7 +263,11 @@ class ExternalPlan(Plan):
 
 
 class StreamPlan(Plan):
-    """An SSE stream held open on a service pod for `duration`; the request goes on."""
+    """An SSE stream held open on a service pod; the request goes on.
+
+    On an asynchronous route the user keeps it open until the reply's last event
+    (the request ends), for at most `duration` (the client gives up); elsewhere it
+    stays open for `duration`. So streams pile up when replies are slow."""
 
     __slots__ = ("backend", "duration")
 
@@ -270,7 +276,10 @@ class StreamPlan(Plan):
         if target is None:
             return causes.NO_ENDPOINT
         req.stream_pod = target
-        self.flows.env.process(self.flows.hold(target, self.duration()))
+        env = self.flows.env
+        if req.route.asynchronous and req.closed is None:
+            req.closed = simpy.Event(env)
+        env.process(self.flows.hold(target, self.duration(), req.closed))
         return None
         yield  # a generator, like every plan
 
@@ -369,6 +378,8 @@ class Flows:
 
     def done(self, req: Request) -> None:
         """Every asynchronous part of the request has ended: record end to end."""
+        if req.closed is not None and not req.closed.triggered:
+            req.closed.succeed()
         rt = req.route
         rt.e2e.add(max(req.last, self.env.now if req.failed else req.last) - req.t0)
         if req.failed is None:
@@ -474,8 +485,9 @@ class Flows:
 
     # -------------------------------------------------------------- events
 
-    def hold(self, pod: Pod, duration: float):
-        """An open SSE stream occupies a slot of its pod for its duration."""
+    def hold(self, pod: Pod, duration: float, closed: simpy.Event | None = None):
+        """An open SSE stream occupies a slot of its pod until `closed` fires or
+        `duration` passes, whichever is first."""
         env = self.env
         if pod.busy < pod.concurrency:
             pod.busy += 1
@@ -486,7 +498,10 @@ class Flows:
                 return
         incarnation = pod.incarnation
         self.streams_open.move(env.now, 1)
-        yield env.timeout(duration)
+        if closed is None or closed.triggered:
+            yield env.timeout(duration) if closed is None else closed
+        else:
+            yield env.timeout(duration) | closed
         self.streams_open.move(env.now, -1)
         if pod.incarnation == incarnation:
             if pod.waiting:
