@@ -45,6 +45,12 @@ def portable(path: Path | str) -> str:
     return Path(rel).as_posix()
 
 
+def shown(path: Path | str) -> str:
+    """A path for people: relative when it lies under the current directory, else absolute."""
+    rel = portable(path)
+    return os.path.abspath(path) if rel.startswith("..") else rel
+
+
 def result_json(run: Run) -> dict:
     """Only what the seed and inputs decide."""
     scn = run.scenario
@@ -136,7 +142,7 @@ def print_run(run: Run, console: Any, events: str = "related") -> None:
     # the file's overrides and the command line's --set: a what-if run's header differs
     over = ", ".join([*(f"{k}={v}" for k, v in scn.overrides.items()),
                       *(f"--set {s}" for s in run.loaded.sets)])
-    console.print(f"[dim]{run.loaded.topology_path} on {run.backend}, seed {run.seed}, {reps}, "
+    console.print(f"[dim]{shown(run.loaded.topology_path)} on {run.backend}, seed {run.seed}, {reps}, "
                   f"{format_duration(scn.duration)}{', ' + escape(over) if over else ''}[/]",
                   markup=True, highlight=False)
 
