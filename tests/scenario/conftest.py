@@ -7,11 +7,9 @@ from pathlib import Path
 
 import pytest
 from fake_backend import FakeBackend
+from scenario_texts import PROD
 
 from twin.scenario.runner import _REGISTERED, register_backend
-
-ROOT = Path(__file__).resolve().parents[2]
-PROD = ROOT / "topologies" / "eco2-prod.yaml"
 
 
 @pytest.fixture
@@ -36,28 +34,3 @@ def write_scenario(tmp_path: Path):
         return path
 
     return write
-
-
-CRASH = """\
-name: crash
-duration: 120s
-warmup: 10s
-replications: 2
-timeline:
-  - {id: kill, at: 40s, action: redis-master-crash, for: 20s}
-checks:
-  - name: failover within 40s
-    event: +switch-master
-    stat: delay
-    window: kill..end
-    max: 40s
-  - name: chat errors during the crash
-    metric: route/chat.error_rate
-    window: kill..kill.end
-    max: 0.5
-  - name: chat recovers
-    recovery: route/chat.error_rate
-    after: kill
-    within: 10s
-    max: 0.01
-"""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 
-from conftest import CRASH
+from scenario_texts import CRASH
 from test_scenario_cli import twin
 
 

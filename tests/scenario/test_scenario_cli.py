@@ -7,7 +7,7 @@ import sys
 import xml.etree.ElementTree as ET
 
 import pytest
-from conftest import CRASH
+from scenario_texts import CRASH
 
 from twin.cli import main
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import CRASH
+from scenario_texts import CRASH
 
 from twin.model.errors import ModelError
 from twin.scenario import loader

@@ -7,7 +7,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from conftest import CRASH, PROD
+from scenario_texts import CRASH, PROD
 
 HERE = Path(__file__).resolve().parent
 

@@ -156,7 +156,7 @@ TIMELINE = [
 
 @pytest.fixture
 def crash_run(write_scenario, fake_backend):
-    from conftest import CRASH
+    from scenario_texts import CRASH
 
     from twin.scenario import loader
     from twin.scenario.runner import execute

@@ -140,7 +140,7 @@ def _names(scn: Scenario, doc: Document, topo: Topology) -> list[Problem]:
              "worker-crash": ("worker",), "broker-down": ("store",),
              "rabbitmq-memory-alarm": ("store",), "postgres-primary-down": ("store",),
              "external-slow": ("external",), "external-rate-limit": ("external",),
-             "mesh-fault": ("service",), "drain": ("node",),
+             "mesh-fault": ("service",), "service-slow": ("service", "worker"), "drain": ("node",),
              "rolling-update": ("service", "worker"), "poison-message": ("worker",)}
     kinds = {"broker-down": "rabbitmq", "rabbitmq-memory-alarm": "rabbitmq",
              "postgres-primary-down": "postgres"}

@@ -20,7 +20,7 @@ ActionName = Literal[
     "kill-pod", "redis-master-crash", "redis-restart-empty", "sentinel-down",
     "partition", "node-down", "store-down", "scale",
     "control-plane-down", "worker-crash", "broker-down", "rabbitmq-memory-alarm",
-    "postgres-primary-down", "external-slow", "external-rate-limit", "mesh-fault",
+    "postgres-primary-down", "external-slow", "external-rate-limit", "mesh-fault", "service-slow",
     "drain", "rolling-update", "poison-message",
 ]
 
@@ -43,6 +43,7 @@ _ACTION_FIELDS: dict[str, tuple[set[str], set[str]]] = {
     "external-slow": ({"target", "factor"}, {"for"}),
     "external-rate-limit": ({"target", "rate"}, {"for"}),
     "mesh-fault": ({"target"}, {"delay", "abort_status", "percent", "for"}),
+    "service-slow": ({"target", "delay"}, {"for"}),
     "drain": ({"target"}, {"for"}),
     "rolling-update": ({"target"}, {"pre_stop"}),
     "poison-message": ({"target"}, {"count", "delay", "kills"}),
@@ -197,7 +198,8 @@ class Action(Strict):
                                description="external-rate-limit: calls per second before 429s.")
     delay: Duration | None = Field(
         default=None, gt=0,
-        description="mesh-fault: injected delay; poison-message: task time before the crash (1s).")
+        description="mesh-fault: injected delay; service-slow: time each request takes longer; "
+                    "poison-message: task time before the crash (1s).")
     abort_status: int | None = Field(default=None, ge=200, le=599,
                                      description="mesh-fault: injected HTTP status.")
     percent: float | None = Field(default=None, ge=0, le=100,

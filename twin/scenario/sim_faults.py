@@ -7,7 +7,10 @@ restarts them in place, the broker requeues or loses their tasks by acks_late); 
 connection slot of the broker so that publishes wait (a blocked connection, not
 an error); postgres-primary-down stops the primary under Patroni (HA fails over,
 single mode waits for someone); external-slow / external-rate-limit change the
-LLM provider; mesh-fault is an Istio fault injection on the routes to a service;
+LLM provider; mesh-fault is an Istio fault injection on the routes to a service,
+spent in the caller's sidecar before the try starts; service-slow makes the
+service itself slow (a dependency it waits on, a long GC), so that the callers'
+per-try timeouts fire and the retries of every hop multiply on it;
 drain is `kubectl drain` against the PodDisruptionBudgets and rolling-update a
 Deployment rollout with or without preStop (twin.sim.node_lifecycle);
 poison-message publishes a message whose task crashes the worker container
@@ -30,7 +33,7 @@ Later = Callable[[Callable[[], Any]], None]
 ACTIONS = frozenset({
     "control-plane-down", "worker-crash", "broker-down", "rabbitmq-memory-alarm",
     "postgres-primary-down", "external-slow", "external-rate-limit", "mesh-fault",
-    "drain", "rolling-update", "poison-message",
+    "service-slow", "drain", "rolling-update", "poison-message",
 })
 
 
@@ -90,6 +93,8 @@ def apply(sim: Any, a: Action, topo: Topology, later: Later) -> None:
         later(lambda: _limit(ext, before[0], before[1]))
     elif a.action == "mesh-fault":
         _mesh_fault(sim, a, topo, later)
+    elif a.action == "service-slow":
+        _service_slow(sim, a, topo, later)
     elif a.action == "drain":
         _drain(sim, a, topo, later)
     elif a.action == "rolling-update":
@@ -152,6 +157,35 @@ def _mesh_fault(sim: Any, a: Action, topo: Topology, later: Later) -> None:
             r.fault = f
         sim.emit(sim.env.now, f"service/{service}", "FaultRemoved",
                  f"{sum(r.attempts for r in routes) - tries} tries reached it during the fault")
+
+    later(end)
+
+
+def _service_slow(sim: Any, a: Action, topo: Topology, later: Later) -> None:
+    """Every pod of the workload, new ones included, takes `delay` longer per request."""
+    name = _name(topo, a.target)
+    deployments = [d for d in sim.cluster.deployments.values() if d.workload == name]
+    makers = [(d, d.make_pod) for d in deployments]
+
+    def slowed(make: Callable[[str], Any]) -> Callable[[str], Any]:
+        def make_slow(pod_name: str) -> Any:
+            pod = make(pod_name)
+            pod.lag = a.delay
+            return pod
+        return make_slow
+
+    for d, make in makers:
+        d.make_pod = slowed(make)
+        for p in d.pods:
+            p.lag = a.delay
+    sim.emit(sim.env.now, f"service/{name}", "ServiceSlow", f"{a.delay:g}s longer per request")
+
+    def end() -> None:
+        for d, make in makers:
+            d.make_pod = make
+            for p in d.pods:
+                p.lag = 0.0
+        sim.emit(sim.env.now, f"service/{name}", "ServiceRecovered", "back to its own pace")
 
     later(end)
 

@@ -71,7 +71,7 @@ class Pod:
         "sojourn", "wait", "cpu_seconds", "consecutive_5xx", "ejected", "ejections", "pools",
         "unacked", "buffer", "running", "prefetch_limit", "errors", "created", "ready_at",
         "incarnation", "cpu_share", "sample", "error_rate", "error_cause", "draw", "version",
-        "restarts", "backoff", "started", "listening",
+        "restarts", "backoff", "started", "listening", "lag",
     )
 
     def __init__(self, name: str, workload: str, kind: str, labels: dict[str, str],
@@ -120,6 +120,7 @@ class Pod:
         self.error_rate = 0.0
         self.error_cause = "5xx"
         self.draw: Callable[[], float] = lambda: 1.0
+        self.lag = 0.0  # seconds every request here waits on top of its work (service-slow)
         self.version = labels.get("version", "")
 
     def __repr__(self) -> str:

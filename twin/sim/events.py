@@ -50,7 +50,8 @@ BROKER = frozenset({
     "WorkerCrash", "PoisonMessage", "PoisonPublished",
 })
 
-MESH = frozenset({"OutlierEjected", "OutlierUnejected", "FaultInjected", "FaultRemoved"})
+MESH = frozenset({"OutlierEjected", "OutlierUnejected", "FaultInjected", "FaultRemoved",
+                  "ServiceSlow", "ServiceRecovered"})
 
 BACKENDS = frozenset({"NotApplied", "FaultFailed"})
 """What a replica backend records about a fault it could not apply."""

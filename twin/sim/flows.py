@@ -199,7 +199,7 @@ class CallPlan(Plan):
             pod.wait.add(env.now - arrived)
         sample = self.sample or pod.sample
         work = sample()
-        yield env.timeout(work + backend.hop)
+        yield env.timeout(work + backend.hop + pod.lag)
         pod.cpu_seconds += work * pod.cpu_share
         rate = pod.error_rate if self.error_rate is None else self.error_rate
         result = OK
@@ -571,7 +571,7 @@ class Flows:
                 return causes.RESET
             pod.wait.add(env.now - arrived)
         work = pod.sample()
-        yield env.timeout(work + hop)
+        yield env.timeout(work + hop + pod.lag)
         pod.cpu_seconds += work * pod.cpu_share
         if pod.incarnation == incarnation:
             if pod.waiting:
