@@ -26,7 +26,7 @@ def test_render_writes_the_same_bytes_twice(tmp_path: Path) -> None:
     assert _invoke(["render", "-t", topo, "--out", str(tmp_path / "b")]) == 0
     a = {p.name: p.read_bytes() for p in (tmp_path / "a").iterdir()}
     b = {p.name: p.read_bytes() for p in (tmp_path / "b").iterdir()}
-    assert a == b and "kind-config.yaml" in a and len(a) == 7
+    assert a == b and "kind-config.yaml" in a and len(a) == 8
 
 
 def test_render_bad_input_exits_2_and_writes_nothing(tmp_path: Path) -> None:

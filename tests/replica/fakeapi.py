@@ -138,6 +138,10 @@ def _rolled_out_status(obj: dict[str, Any]) -> dict[str, Any]:
     if obj["kind"] == "Deployment":
         return {"observedGeneration": gen, "replicas": replicas, "updatedReplicas": replicas,
                 "readyReplicas": replicas, "availableReplicas": replicas}
+    if obj["kind"] == "DaemonSet":  # one pod on each of the kind cluster's three nodes
+        return {"observedGeneration": gen, "desiredNumberScheduled": 3,
+                "currentNumberScheduled": 3, "numberMisscheduled": 0,
+                "updatedNumberScheduled": 3, "numberAvailable": 3, "numberReady": 3}
     return {"observedGeneration": gen, "replicas": replicas, "readyReplicas": replicas,
             "currentReplicas": replicas, "updatedReplicas": replicas,
             "currentRevision": "r1", "updateRevision": "r1"}
@@ -149,6 +153,10 @@ def _stuck_status(obj: dict[str, Any]) -> dict[str, Any]:
     if obj["kind"] == "Deployment":
         return {"observedGeneration": gen, "replicas": replicas, "updatedReplicas": replicas,
                 "readyReplicas": 0, "availableReplicas": 0}
+    if obj["kind"] == "DaemonSet":
+        return {"observedGeneration": gen, "desiredNumberScheduled": 3,
+                "currentNumberScheduled": 3, "numberMisscheduled": 0,
+                "updatedNumberScheduled": 3, "numberAvailable": 0, "numberReady": 0}
     return {"observedGeneration": gen, "replicas": replicas, "readyReplicas": 0,
             "currentRevision": "r1", "updateRevision": "r1"}
 
@@ -282,7 +290,7 @@ def make_handler(api: FakeAPI) -> type[BaseHTTPRequestHandler]:
             if sub == "log":
                 self._send(200, obj.get("_log", ""), "text/plain")
                 return
-            if kind in ("Deployment", "StatefulSet"):
+            if kind in ("Deployment", "StatefulSet", "DaemonSet"):
                 key = (group, kind, ns, name)
                 api.polls[key] = api.polls.get(key, 0) + 1
                 if api.ready_after >= 0 and api.polls[key] >= api.ready_after:

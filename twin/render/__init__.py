@@ -35,6 +35,7 @@ def render(topo: Topology, node_image: str | None = None) -> Rendered:
         istio,
         kind_config,
         metrics_server,
+        platform,
         policies,
         stores,
         workloads,
@@ -49,6 +50,7 @@ def render(topo: Topology, node_image: str | None = None) -> Rendered:
         "30-istio.yaml": istio.render(topo),
         "40-network-policies.yaml": policies.render(topo, graph),
         "50-metrics-server.yaml": metrics_server.render(),
+        "60-platform.yaml": platform.render(topo),
     }
     return rendered
 
