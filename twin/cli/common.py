@@ -10,8 +10,21 @@ from rich.console import Console
 from twin.model.errors import ModelError
 
 OK, CHECK_FAILED, BAD_INPUT, CANNOT_RUN = 0, 1, 2, 3
-DEFAULT_TOPOLOGY = Path("topologies/eco2-prod.yaml")
-DEV_TOPOLOGY = Path("topologies/eco2-dev.yaml")
+REPO = Path(__file__).resolve().parents[2]
+
+
+def shipped(relative: str) -> Path:
+    """A file the repository ships (`topologies/eco2-prod.yaml`): from the current
+    directory when it has one, else from the repository this package runs from, so
+    that the defaults work from any directory."""
+    here = Path(relative)
+    if here.exists() or not (REPO / relative).exists():
+        return here
+    return REPO / relative
+
+
+DEFAULT_TOPOLOGY = shipped("topologies/eco2-prod.yaml")
+DEV_TOPOLOGY = shipped("topologies/eco2-dev.yaml")
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)

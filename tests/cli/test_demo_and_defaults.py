@@ -1,0 +1,56 @@
+"""The README's first commands work from any directory, and `twin demo` exits with
+its verdict (a failing check is 1, not 0)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from twin.cli import app, common, demo
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _invoke(args: list[str]) -> tuple[int, str]:
+    result = CliRunner().invoke(app, args)
+    code = result.exit_code
+    if isinstance(result.exception, common.Exit):
+        code = result.exception.code
+    return code, result.output
+
+
+def test_shipped_files_are_found_from_another_directory(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert common.shipped("topologies/eco2-prod.yaml") == ROOT / "topologies" / "eco2-prod.yaml"
+    (tmp_path / "topologies").mkdir()
+    (tmp_path / "topologies" / "eco2-prod.yaml").write_text("mine")
+    assert common.shipped("topologies/eco2-prod.yaml") == Path("topologies/eco2-prod.yaml")
+    assert common.shipped("nowhere.yaml") == Path("nowhere.yaml")
+
+
+def test_demo_exits_with_the_verdict(tmp_path: Path, monkeypatch) -> None:
+    failing = ROOT / "examples" / "failing" / "redis-master-crash-tight-slo.yaml"
+    monkeypatch.setattr(demo, "DEMO_SCENARIO", str(failing))
+    monkeypatch.chdir(tmp_path)
+    code, out = _invoke(["demo"])
+    assert code == common.CHECK_FAILED, out
+    assert "FAILED" in out
+
+
+def test_demo_without_its_scenario_cannot_run(monkeypatch, capsys) -> None:
+    monkeypatch.setattr(demo, "DEMO_SCENARIO", "scenarios/no-such-file.yaml")
+    code, _ = _invoke(["demo"])
+    assert code == common.CANNOT_RUN
+
+
+@pytest.mark.parametrize("args", [["status"], ["domain", "chat"], ["graph", "--blast-radius", "redis"]])
+def test_model_commands_run_from_another_directory(tmp_path: Path, args) -> None:
+    """A new process in another directory: the defaults are decided at start-up."""
+    proc = subprocess.run([sys.executable, "-m", "twin.cli", *args], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "cannot read" not in proc.stderr
