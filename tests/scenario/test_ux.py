@@ -243,3 +243,24 @@ def test_recovery_after_a_fault_that_never_ends_says_so(write_scenario) -> None:
     assert "crash never ends" in never and "after crash ends" not in never
     assert never.endswith("after crash starts (crash never ends)")
     assert ends.endswith("after blip ends")
+
+
+def test_a_steady_state_with_pending_pods_and_full_pools_says_so(write_scenario) -> None:
+    """40 chat-api pods do not fit the app pool and pass postgres max_connections: the
+    report says so before the impact table, not only under --events all."""
+    from scenario_texts import CRASH
+
+    from twin.scenario import loader
+    from twin.scenario.runner import execute
+
+    run = execute(loader.load(write_scenario(CRASH), [
+        "services.chat-api.replicas=40", "services.chat-api.hpa=null", "scenario.replications=1"]))
+    text = _render(run, 100)
+    head = text[: text.index("User impact")]
+    assert "Before the first fault" in head
+    assert "FailedScheduling" in head and "TooManyConnections" in head
+    assert "Pending at the end" in head and "chat-api-v1" in head
+
+
+def test_a_healthy_steady_state_has_no_warning_section(crash_run) -> None:
+    assert "Before the first fault" not in _render(crash_run, 100)

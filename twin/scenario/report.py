@@ -148,6 +148,7 @@ def print_run(run: Run, console: Any, events: str = "related") -> None:
 
     if run.timeline:
         _print_timeline(run, console, events)
+    _print_warnings(run, console)
 
     impact = run.impact or {}
     routes = impact.get("routes", {})
@@ -184,6 +185,54 @@ def print_run(run: Run, console: Any, events: str = "related") -> None:
                   f"[{_style(o.status)}]{o.status}[/]")
     console.print(t)
     print_verdict(run, console)
+
+
+def pending_at_end(timeline: list[dict]) -> dict[str, list[tuple[str, str]]]:
+    """Pods whose last word was FailedScheduling, by workload: [(pod, why)]. A run
+    that starves for capacity should say so before its impact table does."""
+    last: dict[str, dict] = {}
+    for e in timeline:
+        if e.get("source", "").startswith("pod/"):
+            last[e["source"]] = e
+    out: dict[str, list[tuple[str, str]]] = {}
+    for source, e in last.items():
+        if e["event"] == "FailedScheduling":
+            pod = source.removeprefix("pod/")
+            out.setdefault(pod.rsplit("-", 1)[0], []).append((pod, str(e.get("detail", ""))))
+    return out
+
+
+def early_warnings(run: Run) -> dict[str, list[dict]]:
+    """Warning events before the first fault, by name: the steady state the checks
+    compare with already had them."""
+    from twin.sim.events import WARNINGS
+
+    first = min((a.at for a in run.scenario.faults), default=run.scenario.duration)
+    out: dict[str, list[dict]] = {}
+    for e in run.timeline:
+        if e["t"] < first and e["event"] in WARNINGS:
+            out.setdefault(e["event"], []).append(e)
+    return out
+
+
+def _print_warnings(run: Run, console: Any) -> None:
+    from rich.markup import escape
+
+    early = early_warnings(run)
+    if early:
+        console.print("[bold yellow]Before the first fault[/] (replication 1; `--events all` lists them):")
+        for name, evs in early.items():
+            sources = len({e["source"] for e in evs})
+            console.print(f"  {len(evs)} {name} from {sources} source{'s' if sources != 1 else ''}: "
+                          f"[dim]{escape(str(evs[0].get('detail', '')))}[/]", soft_wrap=True,
+                          highlight=False)
+    stuck = pending_at_end(run.timeline)
+    if stuck:
+        n = sum(len(p) for p in stuck.values())
+        which = ", ".join(f"{w} {len(p)}" for w, p in stuck.items())
+        console.print(f"[bold yellow]{n} pod{'s' if n != 1 else ''} Pending at the end "
+                      f"(no node could take {'them' if n != 1 else 'it'}):[/] {escape(which)}",
+                      soft_wrap=True, highlight=False)
 
 
 def print_verdict(run: Run, console: Any) -> None:

@@ -59,6 +59,14 @@ BACKENDS = frozenset({"NotApplied", "FaultFailed"})
 SCENARIO_PREFIX = "scenario:"
 """`scenario:ACTION`: the timeline's own faults, as the backends record them."""
 
+WARNINGS = frozenset({
+    "FailedScheduling", "BackOff", "Evicted", "EvictionBlocked", "TooManyConnections",
+    "StoreDown", "ServerDown", "NodeNotReady", "OutlierEjected", "ChannelClosed",
+    "ConsumerTimeout", "MemoryAlarm",
+})
+"""Kubernetes' `type: Warning` and their like: a run whose steady state already has
+them (pods Pending, a pool over max_connections) is not the steady state it seems."""
+
 KNOWN: frozenset[str] = SENTINEL | KUBERNETES | STORES | BROKER | MESH | BACKENDS
 
 
