@@ -60,46 +60,142 @@ def saturation_warning(result) -> list[str]:  # noqa: ANN001 - a Result
     return lines
 
 
+def _fmt_long(x: float) -> str:
+    """Seconds in three significant figures or so: end-to-end latencies run to minutes."""
+    if x < 10:
+        return _fmt_s(x)
+    return f"{x:.1f}s" if x < 100 else f"{x:.0f}s"
+
+
+def measured_seconds(run) -> float:  # noqa: ANN001 - a ReplicationResult
+    """The window the metrics cover: the run after its warm-up."""
+    return max(run.duration - run.warmup, 1e-9)
+
+
+def heading(result) -> str:  # noqa: ANN001 - a Result
+    run0 = result.runs[0]
+    window = (f" ({measured_seconds(run0):g}s measured after a {run0.warmup:g}s warm-up)"
+              if run0.warmup else "")
+    n = result.replications
+    return (f"{result.topology}: {result.duration:g}s simulated{window}, {n} replication"
+            f"{'s' if n != 1 else ''}, seed {result.seed}")
+
+
+def turn_rows(result) -> list[tuple[str, ...]]:  # noqa: ANN001 - a Result
+    """Per asynchronous route, the end-to-end side next to the accept side, as means over
+    replications: accepted/s, turns done/s, failed of done, still open at the end (count and
+    share of accepted), e2e p50, p95, p99. An API that answers at once can show a healthy
+    accept rate while the turns pile up in a queue; these are the figures the user waits on."""
+    rows = []
+    runs = result.runs
+    for name, route in runs[0].routes.items():
+        if route.end_to_end is None:
+            continue
+        per = [(r.routes[name], measured_seconds(r)) for r in runs]
+        k = len(per)
+        accepted = sum(m.ok / span for m, span in per) / k
+        done = sum(m.end_to_end.count / span for m, span in per) / k
+        n_done = sum(m.end_to_end.count for m, _ in per) / k
+        n_failed = sum(sum(m.end_to_end_errors.values()) for m, _ in per) / k
+        n_open = sum(m.end_to_end_open for m, _ in per) / k
+        n_arrived = sum(m.arrivals for m, _ in per) / k
+        failed = f"{n_failed / n_done * 100:.2f}% of {n_done:.0f}" if n_done else "none done"
+        share = f" ({n_open / n_arrived * 100:.0f}%)" if n_arrived else ""
+        rows.append((name, f"{accepted:.2f}", f"{done:.2f}", failed, f"{n_open:.0f}{share}",
+                     *(_ci(result, f"route/{name}/end_to_end.{q}", _fmt_long)
+                       for q in ("p50", "p95", "p99"))))
+    return rows
+
+
 def summary_table(result):  # noqa: ANN001, ANN201 - a Result -> a Rich Table
+    """The API's side of every route: responses per second, failed responses out of
+    responses, response latency. For an asynchronous route a response means "accepted"."""
     from rich import box
     from rich.table import Table
 
     n = result.replications
-    title = (f"{result.topology}: {result.duration:g}s simulated, {n} replication"
-             f"{'s' if n != 1 else ''}, seed {result.seed}"
-             + (" (means; ± the 95 % CI of p95)" if n > 1 else ""))
-    table = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left", caption_justify="left")
-    if any(r.end_to_end is not None for r in result.runs[0].routes.values()):
-        title += ("\nerrors: failed over finished requests, asynchronous failures included;"
-                  " p50-p99: the synchronous part; e2e: accepted to last event")
-        table.title = title
-    cols = ("route", "load", "done/s", "errors", "p50", "p95", *(("±",) if n > 1 else ()), "p99",
-            "e2e p95")
+    run0 = result.runs[0]
+    asynchronous = [name for name, r in run0.routes.items() if r.end_to_end is not None]
+    title = "Responses" + (f" (for {', '.join(asynchronous)}: \"accepted\", not done)"
+                           if asynchronous else "")
+    table = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left", caption_justify="left",
+                  pad_edge=False)
+    cols = ("route", "load", "resp/s", "failed", "p50", "p95", *(("±",) if n > 1 else ()), "p99")
     for col in cols:
         table.add_column(col, justify="left" if col in ("route", "load") else "right",
                          no_wrap=col == "route")
-    run0 = result.runs[0]
+    notes = [("means over the replications; ± the 95 % CI of p95; " if n > 1 else "")
+             + "failed: of the responses"]
     for name in run0.routes:
         causes: dict[str, int] = {}
         for run in result.runs:
             for k, v in run.routes[name].errors.items():
                 causes[k] = causes.get(k, 0) + v
             for k, v in run.routes[name].end_to_end_errors.items():
-                causes[f"e2e:{k}"] = causes.get(f"e2e:{k}", 0) + v
-        e2e = (_ci(result, f"route/{name}/end_to_end.p95")
-               if run0.routes[name].end_to_end is not None else "")
+                causes[f"turn:{k}"] = causes.get(f"turn:{k}", 0) + v
         ci = (_ci(result, f"route/{name}/latency.p95", half=True),) if n > 1 else ()
-        failed = sum(failure_rate(run.routes[name]) for run in result.runs) / len(result.runs)
+        failed = sum(r.routes[name].error_rate for r in result.runs) / len(result.runs)
         table.add_row(
             name, result.loads.get(name, ""),
             _ci(result, f"route/{name}/throughput", lambda x: f"{x:.2f}"),
             f"{failed * 100:.2f}%",
             _ci(result, f"route/{name}/latency.p50"), _ci(result, f"route/{name}/latency.p95"),
-            *ci, _ci(result, f"route/{name}/latency.p99"), e2e)
+            *ci, _ci(result, f"route/{name}/latency.p99"))
         if causes:
-            table.caption = (table.caption + "\n" if table.caption else "errors by cause: ") + (
-                f"{name}: " + ", ".join(f"{k} {v}" for k, v in sorted(causes.items())))
+            if len(notes) == 1:
+                notes.append("errors by cause" + (f" (summed over {n} replications)" if n > 1
+                                                  else "") + ", turn: the asynchronous part:")
+            notes.append(f"  {name}: " + ", ".join(f"{k} {v}" for k, v in sorted(causes.items())))
+    table.caption = "\n".join(notes)
     return table
+
+
+def turn_table(result):  # noqa: ANN001, ANN201 - a Result -> a Rich Table or None
+    """Asynchronous routes end to end (accepted to last event), next to their accept rate;
+    routes the Result flags as saturated in red."""
+    from rich import box
+    from rich.table import Table
+
+    rows = turn_rows(result)
+    if not rows:
+        return None
+    flagged = {s.component.split("/", 1)[1] for s in result.saturated
+               if s.component.startswith("route/")}
+    table = Table(title="Turns end to end (accepted to last event)",
+                  caption="turns/s: completed per second; failed: of the turns completed;\n"
+                          "open: accepted but not completed when the run ended\n"
+                          "(and its share of those accepted)",
+                  box=box.SIMPLE_HEAD, title_justify="left", caption_justify="left",
+                  pad_edge=False)
+    for col in ("route", "accepted/s", "turns/s", "failed", "open", "p50", "p95", "p99"):
+        table.add_column(col, justify="left" if col == "route" else "right", no_wrap=True)
+    for row in rows:
+        table.add_row(*row, style="red" if row[0] in flagged else None)
+    return table
+
+
+def window_problems(duration: float, warmup: float | None, interval: float | None,
+                    duration_text: str, warmup_text: str | None,
+                    interval_text: str | None) -> list:
+    """What is wrong with the measured window, as Problems naming the options: the warm-up
+    is deleted from the metrics, so one as long as the run leaves nothing to measure (and
+    rates divided by a negative or zero span)."""
+    from twin.model.errors import Problem
+
+    problems = []
+    if duration <= 0:
+        problems.append(Problem(f"--duration {duration_text}", 0, 0, "duration",
+                                "must be positive"))
+    elif warmup is not None and warmup >= duration:
+        problems.append(Problem(
+            f"--warmup {warmup_text}", 0, 0, "warmup",
+            f"the warm-up must be shorter than the duration (--duration {duration_text}): "
+            "it is deleted from the metrics, so nothing would be left to measure"))
+    if interval is not None and duration > 0 and interval > duration:
+        problems.append(Problem(
+            f"--interval {interval_text}", 0, 0, "interval",
+            f"must be at most the duration (--duration {duration_text})"))
+    return problems
 
 
 def register(app: typer.Typer) -> None:
@@ -160,9 +256,9 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(common.bad_input(e).code) from None
         except common.Exit as e:
             raise typer.Exit(e.code) from None
-        if dur <= 0:
-            raise typer.Exit(common.bad_input(ModelError(
-                [Problem(f"--duration {duration}", 0, 0, "duration", "must be positive")])).code)
+        problems = window_problems(dur, warm, iv, duration, warmup, interval)
+        if problems:
+            raise typer.Exit(common.bad_input(ModelError(problems)).code)
 
         bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(),
                        TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(),
@@ -187,7 +283,11 @@ def register(app: typer.Typer) -> None:
                        speed=dur * replications / wall if wall > 0 else 0.0,
                        python=platform.python_version(), versions=versions,
                        host=platform.node(), command=sys.argv)
+        common.out.print(heading(result), markup=False, soft_wrap=True)
         common.out.print(summary_table(result))
+        turns = turn_table(result)
+        if turns is not None:
+            common.out.print(turns)
         for line in saturation_warning(result):
             common.out.print(line, style="bold red", markup=False, soft_wrap=True)
         pending = sorted({p for run in result.runs for p in run.pending_pods})
