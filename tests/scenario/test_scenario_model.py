@@ -79,3 +79,14 @@ def test_resolve_clamps_to_the_run_and_uses_fault_ends() -> None:
     assert s.resolve("kill+5s") == 35 and s.resolve("kill.end") == 50
     assert s.resolve("cut.end") == 120  # no `for`: it lasts to the end of the run
     assert s.resolve("warmup") == 10 and s.resolve("end+10s") == 120 and s.resolve("kill-1m") == 0
+
+
+def test_a_bound_that_is_no_number_says_what_a_bound_may_be() -> None:
+    import pytest as _pytest
+    from pydantic import ValidationError
+
+    from twin.scenario.model import Check
+
+    with _pytest.raises(ValidationError, match="not a bound: use a number"):
+        Check.model_validate({"name": "x", "metric": "route/chat.error_rate", "max": "2 percent"})
+    assert Check.model_validate({"name": "x", "metric": "route/chat.error_rate", "max": "2%"}).max == 0.02

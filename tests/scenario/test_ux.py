@@ -234,15 +234,18 @@ def test_recovery_after_a_fault_that_never_ends_says_so(write_scenario) -> None:
         timeline:
           - {id: crash, at: 10s, action: redis-master-crash}
           - {id: blip, at: 20s, action: redis-master-crash, for: 5s}
+          - {id: kill, at: 30s, action: kill-pod, target: service/chat-api}
         checks:
           - {name: a, recovery: route/chat.error_rate, after: crash, within: 30s}
           - {name: b, recovery: route/chat.error_rate, after: blip, within: 30s}
+          - {name: c, recovery: route/chat.error_rate, after: kill, within: 30s}
         """)
     scn = loader.load(path).scenario
-    never, ends = (describe(c, scn)[0] for c in scn.checks)
-    assert "crash never ends" in never and "after crash ends" not in never
-    assert never.endswith("after crash starts (crash never ends)")
+    never, ends, instant = (describe(c, scn)[0] for c in scn.checks)
+    assert "after crash ends" not in never
+    assert never.endswith("after crash starts (crash lasts to the end of the run)")
     assert ends.endswith("after blip ends")
+    assert instant.endswith("steady state after kill")  # a kill is over when it happens
 
 
 def test_a_steady_state_with_pending_pods_and_full_pools_says_so(write_scenario) -> None:
@@ -264,3 +267,15 @@ def test_a_steady_state_with_pending_pods_and_full_pools_says_so(write_scenario)
 
 def test_a_healthy_steady_state_has_no_warning_section(crash_run) -> None:
     assert "Before the first fault" not in _render(crash_run, 100)
+
+
+@pytest.mark.parametrize("metric,stat", [("route/chat.latency", "p99"), ("route/chat.p99", None)])
+def test_latency_bounds_read_in_the_unit_of_the_observed_value(metric: str, stat: str | None) -> None:
+    from twin.scenario.checks import describe
+    from twin.scenario.model import Check
+
+    body = {"name": "fast", "metric": metric, "max": "100ms", "window": "warmup..end"}
+    if stat:
+        body["stat"] = stat
+    what, bound, unit = describe(Check.model_validate(body))
+    assert unit == "s" and bound == "<= 100ms"

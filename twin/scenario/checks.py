@@ -166,15 +166,20 @@ def describe(check: Check, scn: Scenario | None = None) -> tuple[str, str, str]:
                     _bound_s(check), "s")
         return f"count of {check.event}{src} {_window_text(check)}", check.bound_text(), ""
     if check.metric is not None:
-        unit = "s" if check.metric.rsplit(".", 1)[-1] in ("latency", "unavailable", "downtime") \
-            else ""
-        return f"{check.metric} {check.statistic} {_window_text(check)}", check.bound_text(), unit
+        seconds = check.metric.rsplit(".", 1)[-1] in (
+            "latency", "p50", "p95", "p99", "unavailable", "downtime")
+        return (f"{check.metric} {check.statistic} {_window_text(check)}",
+                _bound_s(check) if seconds else check.bound_text(), "s" if seconds else "")
     after = check.after or "the last fault"
     fault = None if scn is None else (scn.fault(check.after) if check.after else (
         scn.faults[-1] if scn.faults else None))
     # _recovery measures from the start of a fault that never ends
-    when = f"{after} ends" if fault is None or fault.end is not None else (
-        f"{after} starts ({after} never ends)")
+    if fault is None or fault.end is not None:
+        when = f"{after} ends"
+    elif fault.instant:
+        when = after  # a pod killed, a deployment scaled: over at once
+    else:
+        when = f"{after} starts ({after} lasts to the end of the run)"
     return (f"time for {check.recovery} to return to steady state after {when}",
             f"<= {format_duration(check.within)}", "s")
 

@@ -119,7 +119,12 @@ def _bound(value: Any) -> Any:
         try:
             return float(text)
         except ValueError:
+            pass
+        try:
             return parse_duration(text)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a bound: use a number (0.05), a percentage "
+                             "(5%) or a duration (250ms, 30s)") from None
     return value
 
 
@@ -211,6 +216,12 @@ class Action(Strict):
         default=None,
         description="poison-message: the worker container (pod, default) or one prefork child "
                     "(process: the pod lives on, reject_on_worker_lost decides the message).")
+
+    @property
+    def instant(self) -> bool:
+        """Over when it happens (a kill, a scale), rather than lasting until `for` ends."""
+        return self.for_ is None and self.action in (
+            "kill-pod", "scale", "worker-crash", "rolling-update", "poison-message")
 
     @field_validator("id")
     @classmethod
