@@ -16,12 +16,10 @@ from twin.replica import kind
 IMAGE = "kindest/node:v1.33.1"
 ROOT = Path(__file__).resolve().parents[2]
 DOCKER_INFO = ["docker", "info", "--format", "{{.ServerVersion}}"]
-PREFLIGHT = [
-    DOCKER_INFO,
-    ["kind", "version"],
-    ["kubectl", "version", "--client", "-o", "json"],
-    ["docker", "image", "inspect", "--format", "{{.Id}}", IMAGE],
-]
+KIND_VERSION = ["kind", "version"]
+KUBECTL_VERSION = ["kubectl", "version", "--client", "-o", "json"]
+IMAGE_INSPECT = ["docker", "image", "inspect", "--format", "{{.Id}}", IMAGE]
+PREFLIGHT = [DOCKER_INFO, KIND_VERSION, KUBECTL_VERSION, IMAGE_INSPECT]
 
 
 @pytest.fixture
@@ -57,7 +55,9 @@ def test_docker_down(tools: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert err.value.what == ("Docker engine not reachable (Cannot connect to the Docker daemon at "
                               "unix:///var/run/docker.sock. Is the docker daemon running?)")
     assert "start the Docker engine" in err.value.how
-    assert commands(tools / "commands.log") == [DOCKER_INFO]
+    assert f"not checked: node image {IMAGE} (needs Docker)" in err.value.how
+    # kind and kubectl are still checked; the node image, which needs Docker, is not
+    assert commands(tools / "commands.log") == [DOCKER_INFO, KIND_VERSION, KUBECTL_VERSION]
 
 
 def test_kind_missing(tools: Path) -> None:
@@ -66,7 +66,7 @@ def test_kind_missing(tools: Path) -> None:
         kind.preflight(IMAGE, need=0, proc=_proc(tools))
     assert err.value.what == "kind not found on PATH"
     assert "go install sigs.k8s.io/kind@" in err.value.how
-    assert commands(tools / "commands.log") == [DOCKER_INFO]
+    assert commands(tools / "commands.log") == [DOCKER_INFO, KUBECTL_VERSION, IMAGE_INSPECT]
 
 
 def test_node_image_missing(tools: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -115,10 +115,15 @@ def _invoke(args: list[str]) -> tuple[int, str]:
 
 
 def test_twin_up_exits_3_when_docker_is_down(tools: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _fast_preflight(monkeypatch)
     monkeypatch.setenv("FAKE_DOCKER_DOWN", "1")
-    code, _ = _invoke(["up", "-t", str(ROOT / "topologies/eco2-dev.yaml")])
+    code, out = _invoke(["up", "-t", str(ROOT / "topologies/eco2-dev.yaml")])
     assert code == common.CANNOT_RUN
-    assert commands(tools / "commands.log") == [DOCKER_INFO]
+    assert commands(tools / "commands.log") == [DOCKER_INFO, KIND_VERSION, KUBECTL_VERSION]
+    assert "ok  kubectl v1.33.1" in out                   # what is there is still said
+    assert "cannot run: Docker engine not reachable" in out
+    assert "kind get clusters" not in out and ["kind", "create", "cluster"] not in [
+        c[:3] for c in commands(tools / "commands.log")]
 
 
 KIND_NODES = ("twin-eco2-dev-control-plane", "twin-eco2-dev-worker", "twin-eco2-dev-worker2")

@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,16 +26,41 @@ MARKER = "cluster.json"
 class CannotRun(Exception):
     """A missing piece: what is missing and how to get it (the CLI exits 3)."""
 
-    def __init__(self, what: str, how: str = ""):
+    def __init__(self, what: str, how: str = "", piece: str = ""):
         super().__init__(what)
         self.what = what
         self.how = how
+        self.piece = piece
+        """Its short name in a list of several (`Docker engine`, `kind`)."""
 
 
 @dataclass
 class Preflight:
     found: list[str] = field(default_factory=list)
     """What was checked and found, one line each (tool versions, image, limits)."""
+    missing: list[CannotRun] = field(default_factory=list)
+    """Every missing piece, in the order a user fixes them."""
+    unchecked: list[str] = field(default_factory=list)
+    """Checks not made because an earlier piece is missing: `node image X (needs Docker)`."""
+
+    def error(self) -> CannotRun | None:
+        """One CannotRun naming every missing piece with how to get it (None: all there).
+
+        A single piece keeps its own message; several are listed, numbered, so a
+        user fixes them all in one go rather than one per `twin up`."""
+        if not self.missing:
+            return None
+        skipped = [f"not checked: {u}" for u in self.unchecked]
+        if len(self.missing) == 1:
+            one = self.missing[0]
+            return CannotRun(one.what, "\n".join(x for x in (one.how, *skipped) if x))
+        names = ", ".join(m.piece or m.what for m in self.missing)
+        steps = []
+        for i, m in enumerate(self.missing, 1):
+            steps.append(f"{i}. {m.what}")
+            if m.how:
+                steps.append(f"   -> {m.how}")
+        return CannotRun(f"{len(self.missing)} prerequisites missing: {names}", "\n".join([*steps, *skipped]))
 
 
 def state_dir(cluster: str) -> Path:
@@ -55,8 +81,11 @@ def run(cmd: list[str], timeout: float = 60, check: bool = False) -> subprocess.
     """Run a command found on PATH; a missing executable is a CannotRun."""
     exe = shutil.which(cmd[0])
     if exe is None:
-        raise CannotRun(f"{cmd[0]} not found on PATH", _HOW.get(cmd[0], ""))
-    proc = subprocess.run([exe, *cmd[1:]], capture_output=True, text=True, timeout=timeout)
+        raise CannotRun(f"{cmd[0]} not found on PATH", _HOW.get(cmd[0], ""), cmd[0])
+    try:
+        proc = subprocess.run([exe, *cmd[1:]], capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise CannotRun(f"`{' '.join(cmd)}` gave no answer within {timeout:g}s", piece=cmd[0]) from None
     if check and proc.returncode != 0:
         raise CannotRun(f"`{' '.join(cmd)}` failed: {_error_line(proc.stderr or proc.stdout)}")
     return proc
@@ -80,28 +109,34 @@ _HOW = {
 # ------------------------------------------------------------------ preflight
 
 
+_START_DOCKER = ("start the Docker engine (`sudo systemctl start docker`, or open Docker Desktop), "
+                 "then check `docker info`")
+
+
 def docker_engine() -> str:
-    proc = run(["docker", "info", "--format", "{{.ServerVersion}}"], timeout=30)
+    try:
+        proc = run(["docker", "info", "--format", "{{.ServerVersion}}"], timeout=30)
+    except CannotRun as e:
+        if shutil.which("docker") is None:
+            raise CannotRun(e.what, e.how, "Docker") from None
+        raise CannotRun(f"Docker engine not reachable ({e.what})", _START_DOCKER, "Docker engine") from None
     if proc.returncode != 0 or not proc.stdout.strip():
-        raise CannotRun(
-            f"Docker engine not reachable ({_error_line(proc.stderr or proc.stdout)})",
-            "start the Docker engine (`sudo systemctl start docker`, or open Docker Desktop), "
-            "then check `docker info`",
-        )
+        raise CannotRun(f"Docker engine not reachable ({_error_line(proc.stderr or proc.stdout)})",
+                        _START_DOCKER, "Docker engine")
     return proc.stdout.strip()
 
 
 def kind_version() -> str:
     proc = run(["kind", "version"], timeout=30)
     if proc.returncode != 0:
-        raise CannotRun(f"kind does not run: {_error_line(proc.stderr)}", _HOW["kind"])
+        raise CannotRun(f"kind does not run: {_error_line(proc.stderr)}", _HOW["kind"], "kind")
     return proc.stdout.strip()
 
 
 def kubectl_version() -> str:
     proc = run(["kubectl", "version", "--client", "-o", "json"], timeout=30)
     if proc.returncode != 0:
-        raise CannotRun(f"kubectl does not run: {_error_line(proc.stderr)}", _HOW["kubectl"])
+        raise CannotRun(f"kubectl does not run: {_error_line(proc.stderr)}", _HOW["kubectl"], "kubectl")
     try:
         return json.loads(proc.stdout)["clientVersion"]["gitVersion"]
     except (ValueError, KeyError):
@@ -118,6 +153,7 @@ def node_image(image: str) -> str:
         f"kind node image {image} is neither present nor pullable",
         f"on a machine with registry access run `docker pull {image}` "
         f"(or `docker save` it there and `docker load -i` it here)",
+        "node image",
     )
 
 
@@ -131,6 +167,7 @@ def inotify(proc: Path = Path("/proc")) -> tuple[int, int]:
             f"(max_user_watches {watches}, max_user_instances {instances})",
             f"sudo sysctl fs.inotify.max_user_watches={INOTIFY_WATCHES} "
             f"fs.inotify.max_user_instances={INOTIFY_INSTANCES}",
+            "inotify limits",
         )
     return watches, instances
 
@@ -139,7 +176,7 @@ def memory_available(meminfo: Path = Path("/proc/meminfo")) -> int:
     for line in meminfo.read_text().splitlines():
         if line.startswith("MemAvailable:"):
             return int(line.split()[1]) * 1024
-    raise CannotRun("cannot read MemAvailable from /proc/meminfo")
+    raise CannotRun(f"cannot read MemAvailable from {meminfo}", piece="free memory")
 
 
 NODE_OVERHEAD = {"control-plane": 1024 * 2**20, "worker": 300 * 2**20}
@@ -179,25 +216,62 @@ def memory_need(kind_config: dict[str, Any], objects: list[dict[str, Any]], isti
     return int(total)
 
 
-def preflight(image: str, need: int, proc: Path = Path("/proc")) -> Preflight:
-    """Each missing piece raises CannotRun, in the order a user fixes them."""
-    found = Preflight()
-    found.found.append(f"Docker engine {docker_engine()}")
-    found.found.append(kind_version())
-    found.found.append(f"kubectl {kubectl_version()}")
-    found.found.append(f"node image {image} {node_image(image)}")
-    watches, instances = inotify(proc)
-    found.found.append(f"inotify max_user_watches {watches}, max_user_instances {instances}")
-    free = memory_available(proc / "meminfo")
+def check(image: str, need: int, proc: Path = Path("/proc")) -> Preflight:
+    """Every prerequisite, in the order a user fixes them; one missing piece does
+    not hide the next. A check that needs an earlier missing piece (the node image
+    needs Docker) is listed as not checked rather than skipped silently."""
+    pre = Preflight()
+
+    def piece(fn: Callable[[], str]) -> bool:
+        try:
+            pre.found.append(fn())
+        except CannotRun as e:
+            pre.missing.append(e)
+            return False
+        return True
+
+    docker = piece(lambda: f"Docker engine {docker_engine()}")
+    piece(kind_version)
+    piece(lambda: f"kubectl {kubectl_version()}")
+    if docker:
+        piece(lambda: f"node image {image} {node_image(image)}")
+    else:
+        pre.unchecked.append(f"node image {image} (needs Docker)")
+    try:
+        watches, instances = inotify(proc)
+        pre.found.append(f"inotify max_user_watches {watches}, max_user_instances {instances}")
+    except CannotRun as e:
+        pre.missing.append(e)
+    except (OSError, ValueError) as e:  # not Linux, or /proc not mounted: kind's VM has its own
+        pre.unchecked.append(f"inotify limits (cannot read {proc}/sys/fs/inotify: {e})")
+    try:
+        free = memory_available(proc / "meminfo")
+    except OSError as e:
+        pre.unchecked.append(f"free memory (cannot read {proc}/meminfo: {e})")
+        return pre
+    except CannotRun as e:
+        pre.missing.append(e)
+        return pre
     if free < need:
-        raise CannotRun(
+        pre.missing.append(CannotRun(
             f"not enough free memory: the replica needs about {need / 2**30:.1f} GiB, "
             f"{free / 2**30:.1f} GiB is available",
             "close other workloads, give Docker more memory, or use eco2-dev.yaml "
             "(fewer nodes and replicas)",
-        )
-    found.found.append(f"memory: {free / 2**30:.1f} GiB available, about {need / 2**30:.1f} GiB needed")
-    return found
+            "free memory",
+        ))
+    else:
+        pre.found.append(f"memory: {free / 2**30:.1f} GiB available, about {need / 2**30:.1f} GiB needed")
+    return pre
+
+
+def preflight(image: str, need: int, proc: Path = Path("/proc")) -> Preflight:
+    """check(), raising one CannotRun that names every missing piece."""
+    pre = check(image, need, proc)
+    error = pre.error()
+    if error is not None:
+        raise error
+    return pre
 
 
 # -------------------------------------------------------------------- cluster
@@ -206,7 +280,8 @@ def preflight(image: str, need: int, proc: Path = Path("/proc")) -> Preflight:
 def clusters() -> list[str]:
     proc = run(["kind", "get", "clusters"], timeout=30)
     if proc.returncode != 0:
-        raise CannotRun(f"`kind get clusters` failed: {_error_line(proc.stderr)}")
+        # kind lists its clusters from Docker's containers: a stopped engine fails here
+        raise CannotRun(f"`kind get clusters` failed: {_error_line(proc.stderr)}", _START_DOCKER, "Docker engine")
     return [ln.strip() for ln in proc.stdout.splitlines() if ln.strip()]
 
 
@@ -248,8 +323,24 @@ def create(name: str, config: Path, wait: str = "120s") -> Path:
 
 
 def delete(name: str) -> bool:
-    """Delete the twin's own cluster; False when there was none of ours."""
-    if name not in clusters() or not is_ours(name):
+    """Delete the twin's own cluster; False when there was none of ours.
+
+    Without the twin's marker there is nothing of ours to delete, so kind is not
+    even needed; with it, a missing kind says which cluster is left and how to
+    remove it. A marker whose cluster is gone is dropped: a later cluster of that
+    name, made by someone else, must not pass for ours."""
+    if not is_ours(name):
+        return False
+    try:
+        names = clusters()
+    except CannotRun as e:
+        how = f"{e.how}; then run `twin down` again"
+        if shutil.which("kind") is None:
+            how += ("\nor, without kind, remove its node containers yourself: `docker rm -f "
+                    f"$(docker ps -aq --filter label=io.x-k8s.kind.cluster={name})`")
+        raise CannotRun(f"cannot delete the twin's kind cluster {name}: {e.what}", how, e.piece) from None
+    if name not in names:
+        (state_dir(name) / MARKER).unlink(missing_ok=True)
         return False
     run(["kind", "delete", "cluster", "--name", name, "--kubeconfig", str(kubeconfig_path(name))],
         timeout=300, check=True)

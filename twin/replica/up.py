@@ -80,8 +80,12 @@ def up(topo: Topology, kubeconfig: Path | None = None, context: str | None = Non
         name = cluster_name(topo)
         image = rendered.kind_config["nodes"][0]["image"]
         need = kind.memory_need(rendered.kind_config, rendered.objects, with_istio)
-        for line in kind.preflight(image, need, proc).found:
+        pre = kind.check(image, need, proc)
+        for line in pre.found:
             say(f"ok  {line}")
+        error = pre.error()
+        if error is not None:  # every missing piece at once, after what is already there
+            raise error
         state = kind.state_dir(name)
         state.mkdir(parents=True, exist_ok=True)
         config = state / "kind-config.yaml"
