@@ -22,3 +22,21 @@ def test_result_json_keeps_each_sentinels_event(write_scenario, fake_backend, tm
     gaps = [b["t"] - a["t"] for a, b in zip(sdown, sdown[1:], strict=False)]
     assert all(abs(g - 0.01) < 1e-3 for g in gaps)
     assert "sentinel/0,1,2" in text  # merged for display only
+
+
+def test_the_old_master_down_after_the_failover_reads_as_a_replica() -> None:
+    """At down-after 5 s the crashed master is a replica by the time the sentinels mark
+    it +sdown again: the timeline says `slave`, as Sentinel's own message does."""
+    from pathlib import Path
+
+    from twin.scenario import loader
+    from twin.scenario.runner import execute
+
+    path = Path(__file__).resolve().parents[2] / "scenarios" / "redis-master-crash-down-after-5s.yaml"
+    run = execute(loader.load(path, ["scenario.replications=1"]))
+    switch = next(e["t"] for e in run.timeline if e["event"] == "+switch-master")
+    sdowns = [e for e in run.timeline if e["event"] == "+sdown"]
+    before = [e for e in sdowns if e["t"] < switch]
+    after = [e for e in sdowns if e["t"] > switch]
+    assert before and all(not e["detail"].startswith("slave") for e in before)
+    assert after and all(e["detail"].startswith("slave name=redis-0") for e in after)

@@ -245,8 +245,17 @@ def _detail(detail: Any) -> str:
     if isinstance(detail, dict):
         detail = " ".join(f"{k}={v}" for k, v in detail.items())
     text = "" if detail is None else str(detail)
-    # Sentinel's own words, without what every line repeats
-    return " ".join(w for w in text.split() if not w.startswith(("master=", "type=", "run_id=")))
+    # Sentinel's own words, without what every line repeats; an instance that is not
+    # the master says so as Sentinel does (`+sdown slave ...`): the old master, down
+    # after a failover, is a replica by then, not a second master failing
+    words = []
+    for w in text.split():
+        if w.startswith("type="):
+            if w != "type=master":
+                words.append(w.removeprefix("type="))
+        elif not w.startswith(("master=", "run_id=")):
+            words.append(w)
+    return " ".join(words)
 
 
 def timeline(obs: list[Trace], scn: Any) -> list[dict]:
