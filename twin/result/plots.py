@@ -61,11 +61,12 @@ def idle_mask(values: dict[str, list[float]], route: str) -> list[bool]:
 
 
 def idle_intervals(t: list[float], values: dict[str, list[float]], route: str,
-                   interval: float) -> list[tuple[float, float]]:
-    """(start, end) of each run of intervals in which no turn of `route` completed."""
+                   interval: float, after: float = 0.0) -> list[tuple[float, float]]:
+    """(start, end) of each run of intervals ending after `after` (the warm-up, which the
+    metrics delete) in which no turn of `route` completed."""
     spans: list[tuple[float, float]] = []
     for end, empty in zip(t, idle_mask(values, route), strict=False):
-        if not empty:
+        if not empty or end <= after + 1e-9:
             continue
         start = max(0.0, end - interval)
         if spans and abs(spans[-1][1] - start) < 1e-9:
@@ -108,14 +109,15 @@ def _latency_panel(ax: Any, t: list[float], values: dict[str, list[float]], rout
 
 
 def _mark_idle(ax: Any, t: list[float], values: dict[str, list[float]], routes: list[str],
-               colors: dict[str, str], interval: float) -> None:
-    """Hatch the intervals with no completed turn, one hatch per route, and say so."""
+               colors: dict[str, str], interval: float, warmup: float) -> None:
+    """Hatch the intervals after the warm-up with no completed turn, one hatch per route,
+    and say so in the legend (how long in all) and on the panel."""
     from matplotlib.patches import Patch
 
     handles, labels = ax.get_legend_handles_labels()
     idle_share = []
     for i, r in enumerate(routes):
-        spans = idle_intervals(t, values, r, interval)
+        spans = idle_intervals(t, values, r, interval, warmup)
         if not spans:
             continue
         hatch = HATCHES[i % len(HATCHES)]
@@ -176,7 +178,7 @@ def plot_result(result: Result, out: Path) -> list[Path]:
         _latency_panel(ax, t, values, asynchronous, colors, "e2e_",
                        "End-to-end latency of asynchronous routes (accepted to last event)",
                        flagged)
-        _mark_idle(ax, t, values, asynchronous, colors, series.interval)
+        _mark_idle(ax, t, values, asynchronous, colors, series.interval, result.warmup)
     for ax in axes[:, 0]:
         _warmup(ax, result)
     axes[-1][0].set_xlabel("simulated time (s)")
@@ -232,8 +234,10 @@ def plot_result(result: Result, out: Path) -> list[Path]:
     _warmup(ax, result)
     ax.set_xlabel("simulated time (s)")
     ax.set_ylabel("per second")
+    per_interval = all(turns_completed(values, r) is not None for r in asynchronous)
     ax.set_title("Throughput per route: responses per second" + (
-        "; for asynchronous routes the API's accept,\nwith the turns completed end to end dashed"
+        "; for asynchronous routes the API's accept,\nwith the turns completed end to end "
+        + ("dashed" if per_interval else "dotted (per interval not in the series)")
         if asynchronous else "") + note, fontsize=10, loc="left")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
     ax.grid(alpha=0.3)
