@@ -54,3 +54,21 @@ def test_model_commands_run_from_another_directory(tmp_path: Path, args) -> None
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "cannot read" not in proc.stderr
+
+
+def test_status_and_domain_read_whole_at_80_columns(tmp_path: Path) -> None:
+    """The first commands a new engineer runs: names never break mid-word at 80 columns."""
+    env = {**__import__("os").environ, "COLUMNS": "80"}
+    outs = []
+    for args in (["status"], ["domain", "chat"]):
+        proc = subprocess.run([sys.executable, "-m", "twin.cli", *args], capture_output=True,
+                              text=True, timeout=120, env=env, cwd=ROOT)
+        assert proc.returncode == 0, proc.stderr
+        assert max(len(x) for x in proc.stdout.splitlines() if x.startswith(" ")) <= 80
+        outs.append(proc.stdout)
+    status, chat = outs
+    for word in ("k8s-worker-1", "business-logic", "ecoeco-backend", "3800m"):
+        assert f" {word}" in status, word
+    for word in ("chat-api-v1-0", "service/chat-api", "k8s-worker-3"):
+        assert f" {word} " in chat, word
+    assert "chat-api: replicas 4 (v1 3, v2 1)" in chat  # one Deployment per version

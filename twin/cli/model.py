@@ -120,10 +120,11 @@ def _labels(labels: dict[str, str]) -> str:
     return ",".join(f"{k}={v}" for k, v in labels.items())
 
 
-def _table(*columns: str) -> Table:
+def _table(*columns: str, whole: int = 1) -> Table:
+    """The first `whole` columns (names) never break inside a word; the rest fold."""
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-    for col in columns:
-        table.add_column(col, overflow="fold")
+    for i, col in enumerate(columns):
+        table.add_column(col, overflow="fold", no_wrap=i < whole)
     return table
 
 
@@ -193,21 +194,27 @@ def status(topology: TopologyOpt = None, set_: SetOpt = None, live: LiveOpt = Fa
 
     _say()
     _say("=== Node Status ===", "bold")
-    nodes = _table("node", "pool (role)", "labels", "taints", "allocatable", "requested", "pods")
+    nodes = _table("node", "pool", "CPU requested", "memory requested", "pods", whole=5)
+    labels_of: dict[str, list[str]] = {}
+    taints_of: dict[str, list[str]] = {}
     for n in placed.nodes:
         cpu, mem = placed.requested[n.name]
         labels = {k: v for k, v in n.labels.items()
                   if k not in ("kubernetes.io/hostname", "node-role.kubernetes.io/control-plane")}
+        labels_of.setdefault(_labels(labels) or "-", []).append(n.name)
+        taints = ",".join(f"{t.key}{'=' + t.value if t.value else ''}:{t.effect}" for t in n.taints)
+        taints_of.setdefault(taints or "-", []).append(n.name)
         nodes.add_row(
-            n.name, f"{n.pool} ({n.role})", _labels(labels) or "-",
-            ",".join(f"{t.key}{'=' + t.value if t.value else ''}:{t.effect}" for t in n.taints)
-            or "-",
-            f"{format_cpu(n.cpu)} CPU, {format_memory(n.memory)}",
-            f"{format_cpu(cpu)} ({100 * cpu / n.cpu:.0f}%), {format_memory(mem)} "
-            f"({100 * mem / n.memory:.0f}%)",
+            n.name, n.pool if n.role in ("worker", n.pool) else f"{n.pool} ({n.role})",
+            f"{format_cpu(cpu)}/{format_cpu(n.cpu)} {100 * cpu / n.cpu:.0f}%",
+            f"{format_memory(mem)}/{format_memory(n.memory)} {100 * mem / n.memory:.0f}%",
             str(len(placed.on(n.name))),
         )
     common.out.print(nodes)
+    for title, groups in (("labels", labels_of), ("taints", taints_of)):
+        for value, names in groups.items():
+            if value != "-":
+                _say(f"{title} {value}: {', '.join(names)}")
     _say(PLACEMENT_NOTE, "dim")
     if placed.pending:
         _say(f"Pending (no node with room): {', '.join(p.name for p in placed.pending)}",
@@ -215,15 +222,19 @@ def status(topology: TopologyOpt = None, set_: SetOpt = None, live: LiveOpt = Fa
 
     _say()
     _say("=== Namespace Summary ===", "bold")
-    ns_table = _table("namespace", "tier", "domain", "part-of", "environment", "sidecar")
+    ns_table = _table("namespace", "tier", "domain", "part-of", "sidecar", whole=5)
     order = [*SCRIPT_TIERS, "observability", "infrastructure", "platform"]
+    envs = set()
     for ns in sorted(topo.namespaces, key=lambda n: order.index(n.tier) if n.tier in order else 99):
         labels = topo.namespace_labels(ns)
+        envs.add(labels.get("environment"))
         ns_table.add_row(ns.name, labels.get("tier", ns.tier), labels.get("domain", "-"),
                          labels.get("app.kubernetes.io/part-of", "-"),
-                         labels.get("environment", "-"),
                          "injected" if ns.sidecar_injection else "-")
     common.out.print(ns_table)
+    envs.discard(None)
+    if envs:  # the same on every namespace that has one: the cluster's environment
+        _say(f"environment label: {', '.join(sorted(envs))} (on every namespace that has one)", "dim")
 
     _say()
     _say("=== Pod Summary by Tier ===", "bold")
@@ -275,11 +286,15 @@ def domain(name: Annotated[str, typer.Argument(help="Domain label, e.g. chat.")]
         if not chosen:
             _say("No resources found.")
             continue
-        t = _table("pod", "namespace", "workload", "version", "node", "requests incl. sidecar")
+        several = len(spaces) > 1  # else the namespace is the line above
+        t = _table("pod", *(["namespace"] if several else []), "workload", "version", "node",
+                   "requests*", whole=5)
         for p in chosen:
-            t.add_row(p.name, p.namespace, p.component, p.version or "", placed.where[p.name]
-                      or "Pending", f"{format_cpu(p.cpu)} / {format_memory(p.memory)}")
+            t.add_row(p.name, *([p.namespace] if several else []), p.component, p.version or "",
+                      placed.where[p.name] or "Pending",
+                      f"{format_cpu(p.cpu)} / {format_memory(p.memory)}")
         common.out.print(t)
+        _say("* CPU / memory requested, the Istio sidecar's included", "dim")
 
     _say()
     _say("## Services", "bold")
@@ -309,11 +324,13 @@ def _config(topo: Any, spaces: set[str]) -> list[str]:
     for w in topo.workloads:
         if w.namespace not in spaces:
             continue
-        bits = [f"replicas {w.replicas}"]
-        if w.versions:
-            bits.append("versions " + ", ".join(
-                f"{v.name}={v.replicas if v.replicas is not None else w.replicas}"
-                for v in w.versions))
+        if w.versions:  # one Deployment per version: the pods add up
+            each = [(v.name, v.replicas if v.replicas is not None else w.replicas)
+                    for v in w.versions]
+            bits = [f"replicas {sum(n for _, n in each)} ("
+                    + ", ".join(f"{v} {n}" for v, n in each) + ")"]
+        else:
+            bits = [f"replicas {w.replicas}"]
         bits.append(f"HPA {w.hpa.min}-{w.hpa.max} on {w.hpa.metric} {w.hpa.target:g}"
                     if w.hpa else "HPA off")
         if w.pdb:

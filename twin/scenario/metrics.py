@@ -315,7 +315,7 @@ def impact(obs: list[Trace], topo: Topology, scn: Any) -> dict:
         failing = [float((o.counters[f"{key}.failed"] > 0).sum() * o.interval)
                    if f"{key}.failed" in o.counters else 0.0 for o in obs]
         notes = []
-        for name, label in (("turns_incomplete", "turns never completed"),
+        for name, label in (("turns_incomplete", "accepted but never completed"),
                             ("events_lost", "SSE events lost"),
                             ("events_duplicated", "SSE events duplicated")):
             vals = [float(o.counters[f"{key}.{name}"].sum()) for o in obs if f"{key}.{name}" in o.counters]
@@ -340,10 +340,9 @@ def impact(obs: list[Trace], topo: Topology, scn: Any) -> dict:
                     vals.append(float(np.nansum(g) * o.interval))
             if vals and (name == "writes_lost" or _mean(vals) > 0):
                 totals[label] = f"{_mean(vals):.1f}{unit}" if unit else f"{_mean(vals):.1f}"
-    for name, label in (("turns_incomplete", "turns never completed"),):
-        for r in topo.routes:
-            key = f"route/{r.name}.{name}"
-            vals = [float(o.counters[key].sum()) for o in obs if key in o.counters]
-            if vals and r.name == "chat":
-                totals[f"chat {label}"] = f"{_mean(vals):.1f}"
+    for r in topo.routes:  # asynchronous routes: a 202 and then nothing (a chat turn, a scan)
+        key = f"route/{r.name}.turns_incomplete"
+        vals = [float(o.counters[key].sum()) for o in obs if key in o.counters]
+        if vals and _mean(vals) > 0:
+            totals[f"{r.name} requests accepted but never completed"] = f"{_mean(vals):.1f}"
     return {"routes": routes, "totals": totals}
