@@ -67,7 +67,7 @@ def test_status_and_domain_read_whole_at_80_columns(tmp_path: Path) -> None:
         assert max(len(x) for x in proc.stdout.splitlines() if x.startswith(" ")) <= 80
         outs.append(proc.stdout)
     status, chat = outs
-    for word in ("k8s-worker-1", "business-logic", "ecoeco-backend", "3800m"):
+    for word in ("k8s-worker-1", "business-logic", "ecoeco-backend", "3300m/3800m"):
         assert f" {word}" in status, word
     for word in ("chat-api-v1-0", "service/chat-api", "k8s-worker-3"):
         assert f" {word} " in chat, word
