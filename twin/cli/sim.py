@@ -166,7 +166,7 @@ def turn_table(result):  # noqa: ANN001, ANN201 - a Result -> a Rich Table or No
                           "open: accepted but not completed when the run ended\n"
                           "(and its share of those accepted)",
                   box=box.SIMPLE_HEAD, title_justify="left", caption_justify="left",
-                  pad_edge=False)
+                  pad_edge=False, padding=(0, 1, 0, 0))
     for col in ("route", "accepted/s", "turns/s", "failed", "open", "p50", "p95", "p99"):
         table.add_column(col, justify="left" if col == "route" else "right", no_wrap=True)
     for row in rows:
