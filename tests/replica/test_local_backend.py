@@ -61,6 +61,40 @@ def test_failing_seconds_runs_from_a_failure_to_the_next_success():
     assert failing_seconds([(0.0, True), (1.0, True)]) == 0.0
 
 
+def test_failing_per_bucket_is_the_measured_time_not_whole_buckets():
+    from twin.replica.local_backend import failing_per_bucket, failing_seconds
+
+    # failing from 1.5 s to 4.25 s, then 6.0 s to the last write at 6.5 s
+    samples = [(0.0, True), (1.5, False), (2.0, False), (4.25, True), (6.0, False), (6.5, False)]
+    got = failing_per_bucket(samples, 1.0, 8)
+    assert got == pytest.approx([0, 0.5, 1.0, 1.0, 0.25, 0, 0.5, 0])
+    assert sum(got) * 1.0 == pytest.approx(failing_seconds(samples)) == 3.25
+    # coarser buckets, same total: the report's `writes failing for` does not depend on them
+    assert sum(failing_per_bucket(samples, 2.0, 4)) * 2.0 == pytest.approx(3.25)
+
+
+def test_local_impact_is_writes_through_sentinel_with_no_routes():
+    """What the report's impact section gets from a local trace: no route rows (nothing
+    routes here), the store's failed writes, how long they failed (measured) and lost writes."""
+    import numpy as np
+
+    from twin.replica.local_backend import LocalBackend, failing_per_bucket
+    from twin.scenario.metrics import Trace, impact
+    from twin.validate import load_topology
+
+    assert LocalBackend.real_time is True  # the CLI says "real time", not "simulated"
+    topo = load_topology(Path(__file__).resolve().parents[2] / "topologies" / "eco2-prod.yaml")
+    samples = [(0.2, True), (2.3, False), (5.0, False), (7.6, True)]
+    counters = {"store/redis.writes": np.array([1.0, 0, 1, 0, 0, 1, 0, 1, 0, 0]),
+                "store/redis.write_errors": np.array([0.0, 0, 1, 0, 0, 1, 0, 0, 0, 0]),
+                "store/redis.writes_lost": np.zeros(10)}
+    gauges = {"store/redis.write_failing": np.array(failing_per_bucket(samples, 1.0, 10))}
+    got = impact([Trace(1.0, counters, gauges)], topo, None)
+    assert got["routes"] == {}
+    assert got["totals"] == {"acknowledged redis writes lost": "0.0", "redis writes refused": "2.0",
+                             "redis writes failing for": "5.3s"}
+
+
 @pytest.mark.servers
 @pytest.mark.slow
 @pytest.mark.skipif(bool(missing()), reason="needs redis-server and redis-sentinel")
@@ -89,3 +123,8 @@ def test_real_sentinel_failover_through_the_scenario_runner(tmp_path: Path):
     failing_ms = run.result.result.runs[0].stores["redis"].errors["write_failing_ms"]
     switch = trace.events("+switch-master")[0]
     assert 1000 <= failing_ms <= (switch - 2.0) * 1000 + 3000
+    # the report's impact: no routes here; writes failing for the time measured, not whole buckets
+    assert run.impact["routes"] == {}
+    shown = float(run.impact["totals"]["redis writes failing for"].rstrip("s"))
+    assert shown == pytest.approx(failing_ms / 1000, abs=0.06)
+    assert "acknowledged redis writes lost" in run.impact["totals"]

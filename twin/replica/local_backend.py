@@ -89,22 +89,42 @@ class Writers:
         return int(value or 0)
 
 
-def failing_seconds(samples: list[tuple[float, bool]]) -> float:
-    """Time from a failed write to the next acknowledged one, summed."""
-    total, since = 0.0, None
-    for t, ok in sorted(samples):
+def failing_spans(samples: list[tuple[float, bool]]) -> list[tuple[float, float]]:
+    """(start, end): from a failed write to the next acknowledged one (or the last write)."""
+    spans, since = [], None
+    ordered = sorted(samples)
+    for t, ok in ordered:
         if not ok and since is None:
             since = t
         elif ok and since is not None:
-            total += t - since
+            spans.append((since, t))
             since = None
     if since is not None:
-        total += sorted(samples)[-1][0] - since
-    return total
+        spans.append((since, ordered[-1][0]))
+    return spans
+
+
+def failing_seconds(samples: list[tuple[float, bool]]) -> float:
+    """Time from a failed write to the next acknowledged one, summed."""
+    return sum(end - start for start, end in failing_spans(samples))
+
+
+def failing_per_bucket(samples: list[tuple[float, bool]], interval: float, n: int) -> list[float]:
+    """The fraction of each bucket writes were failing: the report's `writes failing for`
+    (sum x interval) is then the measured time, not whole buckets that saw one error."""
+    out = [0.0] * n
+    for start, end in failing_spans(samples):
+        for i in range(max(0, int(start // interval)), min(n, int(end // interval) + 1)):
+            lo, hi = max(start, i * interval), min(end, (i + 1) * interval)
+            if hi > lo:
+                out[i] += (hi - lo) / interval
+    return out
 
 
 class LocalBackend:
     name = "local"
+    real_time = True
+    """The run takes the scenario's duration on the wall clock (per replication): nothing is simulated."""
 
     def run(self, scenario: Any, topology: Topology, seed: int, replications: int,
             progress: Any) -> LocalRun:
@@ -172,7 +192,7 @@ class LocalBackend:
         if value is not None:
             lost[-1] = max(0, acked - value)
             counters[f"{key}.writes_lost"] = lost
-        gauges = {f"{key}.write_failing": np.where(errors > 0, 1.0, 0.0)}
+        gauges = {f"{key}.write_failing": np.array(failing_per_bucket(writers.samples, interval, n))}
         event_rows = [{"t": t, "source": s, "event": e, "detail": _detail(d)} for t, s, e, d in events]
         trace = Trace(interval, counters, gauges, {}, event_rows)
         failing = failing_seconds(writers.samples)
@@ -273,4 +293,4 @@ def backend() -> LocalBackend:
     return LocalBackend()
 
 
-__all__ = ["LocalBackend", "LocalRun", "backend", "failing_seconds"]
+__all__ = ["LocalBackend", "LocalRun", "backend", "failing_per_bucket", "failing_seconds", "failing_spans"]
