@@ -53,7 +53,7 @@ def test_same_seed_same_bytes_and_compare(write_scenario, fake_backend, tmp_path
     assert twin("compare", str(tmp_path / "a"), str(tmp_path / "c"), "--format", "json",
                 monkeypatch=monkeypatch) == 0
     rows = {r["label"]: r["cells"] for r in json.loads(capsys.readouterr().out)["rows"]}
-    assert rows["first +switch-master"] == ["74.00s", "49.00s"]
+    assert rows["first +switch-master"] == ["+34.00s after kill", "+9.00s after kill"]
     assert rows["set stores.redis.sentinel.down_after"] == ["-", "5s"]
 
 

@@ -221,7 +221,37 @@ def test_compare_shows_each_runs_duration_and_replications() -> None:
                          "warmup": 0.0, "checks": []})]
     table = dict(rows(cols))
     assert table["duration"] == ["3m (warm-up 30s)", "60s"]
-    assert table["replications"] == ["3", "1"]
+    assert table["seed x replications"] == ["1 x 3", "1 x 1"]
+
+
+def test_compare_lines_events_up_on_the_fault_and_says_what_differs(tmp_path) -> None:
+    import json
+
+    from twin.model.errors import ModelError
+    from twin.scenario.compare import Column, differences, find_results, rows
+
+    def run(backend: str, at: float, duration: float) -> dict:
+        return {"scenario": "s", "backend": backend, "seed": 1, "replications": 1,
+                "duration": duration, "checks": [], "verdict": "passed",
+                "timeline": [{"t": at, "event": "redis-master-crash", "fault": True,
+                              "source": "store/redis", "detail": "id=crash"},
+                             {"t": at + 5.03, "event": "+sdown", "source": "sentinel/0",
+                              "detail": ""}]}
+
+    cols = [Column("sim", run("sim", 60.0, 120.0)), Column("local", run("local", 30.0, 90.0))]
+    table = dict(rows(cols))
+    assert table["backend"] == ["sim", "local"]
+    assert table["first +sdown"] == ["+5.03s after crash"] * 2
+    notes = differences(cols)
+    assert any("backends (local, sim)" in n for n in notes)
+    assert any("durations (2m, 90s)" in n for n in notes)
+    assert differences([cols[0], cols[0]]) == []
+
+    sim_out = tmp_path / "sim"
+    sim_out.mkdir()
+    (sim_out / "result.json").write_text(json.dumps({"schema_version": 1, "checks": []}))
+    with pytest.raises(ModelError, match="twin sim"):
+        find_results([sim_out])
 
 
 def test_recovery_after_a_fault_that_never_ends_says_so(write_scenario) -> None:

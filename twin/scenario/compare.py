@@ -40,8 +40,11 @@ def find_results(paths: list[str | Path]) -> list[Column]:
             except (OSError, json.JSONDecodeError) as e:
                 problems.append(Problem(str(f), 0, 0, "", f"cannot read: {e}"))
                 continue
-            if not isinstance(data, dict) or "checks" not in data:
-                problems.append(Problem(str(f), 0, 0, "", "not a twin run result"))
+            if not isinstance(data, dict) or "checks" not in data or "verdict" not in data:
+                what = ("a `twin sim` result" if isinstance(data, dict) and "schema_version" in data
+                        else "not a twin run result")
+                problems.append(Problem(str(f), 0, 0, "", f"{what}: compare takes the folders "
+                                                          "of `twin run --out DIR`"))
                 continue
             label = f.parent.name if f.parent != Path(".") else str(f.parent)
             cols.append(Column(label, data))
@@ -57,6 +60,32 @@ def _first(data: dict, event: str) -> float | None:
     return None
 
 
+def _first_fault(data: dict) -> tuple[float, str] | None:
+    for e in data.get("timeline", []):
+        if e.get("fault"):
+            return e["t"], str(e.get("detail", "")).removeprefix("id=").split()[0] or e["event"]
+    return None
+
+
+def _since(t: float, fault: tuple[float, str] | None) -> str:
+    """`+30.07s after crash`: runs whose faults start at different times line up."""
+    if fault is None:
+        return f"{t:.2f}s"
+    return f"{t - fault[0]:+.2f}s after {fault[1]}"
+
+
+def differences(cols: list[Column]) -> list[str]:
+    """What makes the runs' counts not comparable one to one."""
+    notes = []
+    for key, what in (("backend", "backends"), ("duration", "durations")):
+        values = {format_duration(v) if isinstance(v := c.data.get(key), (int, float)) else str(v)
+                  for c in cols}
+        if len(values) > 1:
+            notes.append(f"the runs have different {what} ({', '.join(sorted(values))}): counts "
+                         "of requests and errors are not comparable one to one")
+    return notes
+
+
 def rows(cols: list[Column]) -> list[tuple[str, list[str]]]:
     """(label, one cell per run) for every line worth comparing."""
     out: list[tuple[str, list[str]]] = []
@@ -65,12 +94,12 @@ def rows(cols: list[Column]) -> list[tuple[str, list[str]]]:
         out.append((label, ["-" if c is None else str(c) for c in cells]))
 
     add("scenario", [c.data.get("scenario") for c in cols])
+    add("backend", [c.data.get("backend") for c in cols])
     add("seed x replications", [f"{c.data.get('seed')} x {c.data.get('replications')}" for c in cols])
     add("duration", [None if c.data.get("duration") is None else
                      format_duration(c.data["duration"]) + (
                          f" (warm-up {format_duration(c.data['warmup'])})" if c.data.get("warmup") else "")
                      for c in cols])
-    add("replications", [c.data.get("replications") for c in cols])
     keys = sorted({k for c in cols for k in (c.data.get("overrides") or {})}
                   | {s.split("=", 1)[0] for c in cols for s in c.data.get("set") or []})
     for k in keys:
@@ -79,17 +108,21 @@ def rows(cols: list[Column]) -> list[tuple[str, list[str]]]:
             sets = dict(s.split("=", 1) for s in c.data.get("set") or [] if "=" in s)
             cells.append(sets.get(k, (c.data.get("overrides") or {}).get(k)))
         add(f"set {k}", cells)
+    starts = [_first_fault(c.data) for c in cols]
     for ev in KEY_EVENTS:
         times = [_first(c.data, ev) for c in cols]
         if any(t is not None for t in times):
-            add(f"first {ev}", [None if t is None else f"{t:.2f}s" for t in times])
+            add(f"first {ev}", [None if t is None else _since(t, f) for t, f in zip(times, starts,
+                                                                                   strict=True)])
     routes = sorted({r for c in cols for r in (c.data.get("impact") or {}).get("routes", {})})
     for r in routes:
         cells = []
         for c in cols:
             v = (c.data.get("impact") or {}).get("routes", {}).get(r)
+            notes = f"; {v['notes']}" if v and v.get("notes") else ""
             cells.append(None if v is None else
-                         f"{v.get('failed', 0):.1f} failed, {format_duration(round(v.get('failing_for', 0), 1))}")
+                         f"{v.get('failed', 0):.1f} failed, "
+                         f"{format_duration(round(v.get('failing_for', 0), 1))}{notes}")
         add(f"route {r}", cells)
     totals = sorted({k for c in cols for k in (c.data.get("impact") or {}).get("totals", {})})
     for k in totals:
@@ -130,8 +163,11 @@ def print_compare(cols: list[Column], console: Any) -> None:
         styled = [f"[red]{x}[/]" if "FAILED" in x or x == "failed" else x for x in cells]
         t.add_row(label, *styled)
     console.print(t)
+    for note in differences(cols):
+        console.print(f"[yellow]note:[/] {note}", soft_wrap=True)
 
 
 def compare_json(cols: list[Column]) -> dict:
     return {"runs": [c.label for c in cols],
-            "rows": [{"label": label, "cells": cells} for label, cells in rows(cols)]}
+            "rows": [{"label": label, "cells": cells} for label, cells in rows(cols)],
+            "notes": differences(cols)}
