@@ -367,9 +367,9 @@ def checks_figure(run: Run) -> Figure | None:
         outcome = run.outcomes[k] if k < len(run.outcomes) else None
         if check.recovery is not None:
             delay = outcome.observed[0] if outcome is not None and outcome.observed else None
-            sub = _recovery_panel(ax, run, check, check.recovery, delay)
+            sub = _recovery_panel(ax, run, check, metric, delay)
         else:
-            sub = _metric_panel(ax, run, check, check.metric or metric)
+            sub = _metric_panel(ax, run, check, metric)
         if outcome is not None:
             from twin.scenario.checks import fmt
 
