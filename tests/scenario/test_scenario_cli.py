@@ -84,3 +84,12 @@ def test_all_held_exits_0(write_scenario, fake_backend, monkeypatch) -> None:
     path = write_scenario(CRASH.replace("max: 0.5", "max: 0.7"))
     assert twin("run", str(path), "--backend", "fake", "--format", "json",
                 monkeypatch=monkeypatch) == 0
+
+
+@pytest.mark.parametrize("real_time,word", [(True, "real time"), (False, "simulated")])
+def test_run_says_whether_its_backend_runs_in_real_time(write_scenario, fake_backend, monkeypatch,
+                                                        capsys, real_time: bool, word: str) -> None:
+    monkeypatch.setattr(fake_backend, "real_time", real_time, raising=False)
+    twin("run", str(write_scenario(CRASH)), "--backend", "fake", monkeypatch=monkeypatch)
+    err = capsys.readouterr().err
+    assert f"x 120s {word}" in err

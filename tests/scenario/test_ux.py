@@ -309,3 +309,10 @@ def test_latency_bounds_read_in_the_unit_of_the_observed_value(metric: str, stat
         body["stat"] = stat
     what, bound, unit = describe(Check.model_validate(body))
     assert unit == "s" and bound == "<= 100ms"
+
+
+def test_impact_without_routes_prints_its_totals_and_no_empty_table(crash_run) -> None:
+    crash_run.impact = {"routes": {}, "totals": {"redis writes failing for": "6.0s"}}
+    text = _render(crash_run, 100)
+    assert "User impact" in text and "redis writes failing for: 6.0s" in text
+    assert "failing for  notes" not in text  # the route table's header

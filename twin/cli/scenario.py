@@ -76,7 +76,7 @@ def register(app: typer.Typer) -> None:
             raise common.bad_input(ModelError([_problem("--out", "two scenarios share a name; "
                                                                  "their results would overwrite each other")]))
         try:
-            get_backend(backend)
+            be = get_backend(backend)
         except BackendMissing as e:
             raise common.cannot_run(e.what, e.how) from None
 
@@ -85,7 +85,8 @@ def register(app: typer.Typer) -> None:
             scn = item.scenario
             reps = replications or scn.replications
             label = f"{scn.name} on {backend}"
-            common.err.print(f"running {label}: {reps} x {scn.duration:g}s simulated", style="dim")
+            clock = "real time" if getattr(be, "real_time", False) else "simulated"
+            common.err.print(f"running {label}: {reps} x {scn.duration:g}s {clock}", style="dim")
             bar, progress = _progress_runner(label)
             try:
                 with bar:

@@ -188,6 +188,7 @@ def traces(samples: list[Sample], events: list[dict], duration: float, interval:
 
 class KindBackend:
     name = "kind"
+    real_time = True  # a real cluster: a 3m scenario takes three minutes
 
     def __init__(self, topology: Topology | None = None):
         self._checked = topology

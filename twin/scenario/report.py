@@ -153,19 +153,23 @@ def print_run(run: Run, console: Any, events: str = "related") -> None:
     impact = run.impact or {}
     routes = impact.get("routes", {})
     if routes or impact.get("totals"):
-        t = Table(title=f"User impact (mean of {reps})", title_justify="left", box=None,
-                  pad_edge=False)
-        t.add_column("route")
-        t.add_column("requests", justify="right")
-        t.add_column("failed", justify="right")
-        t.add_column("failing for", justify="right")
-        t.add_column("notes", overflow="fold")
-        for name, r in routes.items():
-            style = "red" if r.get("failed", 0) >= 0.5 else ""
-            t.add_row(name, f"{r.get('requests', 0):.0f}",
-                      f"[{style}]{r.get('failed', 0):.1f}[/]" if style else f"{r.get('failed', 0):.1f}",
-                      format_duration(round(r.get("failing_for", 0.0), 1)), r.get("notes", ""))
-        console.print(t)
+        title = f"User impact (mean of {reps})"
+        if not routes:  # a backend without routes (local: Redis alone): its totals, no empty table
+            console.print(f"[italic]{title}[/]")
+        else:
+            t = Table(title=title, title_justify="left", box=None, pad_edge=False)
+            t.add_column("route")
+            t.add_column("requests", justify="right")
+            t.add_column("failed", justify="right")
+            t.add_column("failing for", justify="right")
+            t.add_column("notes", overflow="fold")
+            for name, r in routes.items():
+                style = "red" if r.get("failed", 0) >= 0.5 else ""
+                failed = f"{r.get('failed', 0):.1f}"
+                t.add_row(name, f"{r.get('requests', 0):.0f}",
+                          f"[{style}]{failed}[/]" if style else failed,
+                          format_duration(round(r.get("failing_for", 0.0), 1)), r.get("notes", ""))
+            console.print(t)
         for label, value in impact.get("totals", {}).items():
             console.print(f"  {label}: [bold]{value}[/]")
 
