@@ -1,11 +1,15 @@
 """`twin sim`: a simulation without a scenario file.
 
-Prints a summary table per route, shows progress on stderr while it runs, and
+Prints a table of the API's responses per route and, for asynchronous routes, a
+table of turns end to end next to the accept rate (an API accepting 30/s while
+2 turns/s complete is a queue filling, not a healthy route); shows progress on
+stderr while it runs, and
 writes result.json (deterministic), run.json (wall clock, versions) and PNGs of
 latency, errors, throughput and queue depth (twin.result.plots) into --out, each
 file atomically. Components whose backlog grew through the run (Result.saturated)
 get a red warning; the exit status stays 0 (a saturated answer is still an answer).
-Exit 2 on bad input.
+Exit 2 on bad input, including a warm-up not shorter than the duration (nothing
+would be left to measure); nothing is written then.
 """
 
 from __future__ import annotations
@@ -124,8 +128,9 @@ def summary_table(result):  # noqa: ANN001, ANN201 - a Result -> a Rich Table
     for col in cols:
         table.add_column(col, justify="left" if col in ("route", "load") else "right",
                          no_wrap=col == "route")
-    notes = [("means over the replications; ± the 95 % CI of p95; " if n > 1 else "")
-             + "failed: of the responses"]
+    notes = (["means over the replications; ±: the 95 % CI of p95"] if n > 1 else []) + [
+        "failed: of the responses"]
+    first = len(notes)
     for name in run0.routes:
         causes: dict[str, int] = {}
         for run in result.runs:
@@ -142,9 +147,9 @@ def summary_table(result):  # noqa: ANN001, ANN201 - a Result -> a Rich Table
             _ci(result, f"route/{name}/latency.p50"), _ci(result, f"route/{name}/latency.p95"),
             *ci, _ci(result, f"route/{name}/latency.p99"))
         if causes:
-            if len(notes) == 1:
-                notes.append("errors by cause" + (f" (summed over {n} replications)" if n > 1
-                                                  else "") + ", turn: the asynchronous part:")
+            if len(notes) == first:
+                notes.append("errors by cause" + (f" over {n} replications" if n > 1 else "")
+                             + " (turn: the asynchronous part):")
             notes.append(f"  {name}: " + ", ".join(f"{k} {v}" for k, v in sorted(causes.items())))
     table.caption = "\n".join(notes)
     return table
@@ -163,8 +168,8 @@ def turn_table(result):  # noqa: ANN001, ANN201 - a Result -> a Rich Table or No
                if s.component.startswith("route/")}
     table = Table(title="Turns end to end (accepted to last event)",
                   caption="turns/s: completed per second; failed: of the turns completed;\n"
-                          "open: accepted but not completed when the run ended\n"
-                          "(and its share of those accepted)",
+                          "open: not completed by the end (accepted minus completed after\n"
+                          "the warm-up) and its share of those accepted",
                   box=box.SIMPLE_HEAD, title_justify="left", caption_justify="left",
                   pad_edge=False, padding=(0, 1, 0, 0))
     for col in ("route", "accepted/s", "turns/s", "failed", "open", "p50", "p95", "p99"):
