@@ -66,6 +66,27 @@ def _rename_refs(node: Any) -> Any:
     return node
 
 
+_BOUNDS = {"gt": "exclusiveMinimum", "ge": "minimum", "lt": "exclusiveMaximum", "le": "maximum"}
+
+
+def _numeric_bounds(node: Any) -> Any:
+    """pydantic leaves `gt: 0` beside a custom schema (a duration: number or "30s"),
+    where no JSON Schema keyword reads it: move it into the number branch, spelt as
+    JSON Schema spells it."""
+    if isinstance(node, list):
+        return [_numeric_bounds(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    node = {k: _numeric_bounds(v) for k, v in node.items()}
+    bounds = {_BOUNDS[k]: node.pop(k) for k in list(node) if k in _BOUNDS}
+    if bounds:
+        for branch in [node, *node.get("anyOf", [])]:
+            for b in [branch, *branch.get("anyOf", [])]:
+                if b.get("type") in ("number", "integer"):
+                    b.update(bounds)
+    return node
+
+
 def schema(kind: str) -> dict[str, Any]:
     """The JSON Schema of one registered file kind; KeyError names the kinds there are."""
     models = kinds()
@@ -89,7 +110,7 @@ def schema(kind: str) -> dict[str, Any]:
         out["else"] = {"$ref": f"#/$defs/{title}"}
     else:
         out["$ref"] = f"#/$defs/{title}"
-    out["$defs"] = dict(sorted(defs.items()))
+    out["$defs"] = _numeric_bounds(dict(sorted(defs.items())))
     return out
 
 

@@ -58,3 +58,26 @@ def test_overlay_may_leave_out_required_fields_but_not_misspell(validator: jsons
 def test_unknown_kind_names_the_registered_ones() -> None:
     with pytest.raises(KeyError, match="topology"):
         schema.schema("nonsense")
+
+
+@pytest.mark.parametrize("kind", ["topology", "scenario", "result"])
+def test_schemas_use_only_json_schema_keywords_for_bounds(kind: str) -> None:
+    """pydantic's `gt`/`ge` beside a custom schema mean nothing to an editor: they must
+    appear as exclusiveMinimum/minimum on the number they bound."""
+    found: list[str] = []
+
+    def walk(node, path: str) -> None:  # noqa: ANN001
+        if isinstance(node, dict):
+            found.extend(f"{path}.{k}" for k in ("gt", "ge", "lt", "le") if k in node)
+            for k, v in node.items():
+                walk(v, f"{path}.{k}")
+        elif isinstance(node, list):
+            for i, v in enumerate(node):
+                walk(v, f"{path}[{i}]")
+
+    doc = json.loads((schema.SCHEMA_DIR / f"{kind}.json").read_text())  # the committed copies
+    walk(doc, kind)
+    assert found == []
+    if kind == "scenario":
+        for_ = doc["$defs"]["Action"]["properties"]["for"]["anyOf"][0]["anyOf"][0]
+        assert for_ == {"minimum": 0, "type": "number", "exclusiveMinimum": 0}
