@@ -26,6 +26,23 @@ def read_result(path: str | Path) -> Result:
     return Result.model_validate_json(Path(path).read_text(encoding="utf-8"))
 
 
+def write_file(path: Path, data: bytes) -> None:
+    """One file, atomically (a temporary sibling renamed into place), readable as a file
+    written with open() would be: mkstemp's 0600 honours no umask."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def publish(tmp: Path, out: Path, stale: tuple[str, ...] = ()) -> list[Path]:
     """Move every file of `tmp` into `out` with os.replace; other files in `out` stay,
     except earlier outputs matching a `stale` glob that this run no longer writes."""

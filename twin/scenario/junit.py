@@ -7,12 +7,12 @@ the observed value and the bound; a check the backend cannot observe is
 
 from __future__ import annotations
 
-import os
-import tempfile
+import io
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from twin.result.io import write_file
 from twin.scenario.checks import FAILED, NOT_APPLICABLE
 
 if TYPE_CHECKING:
@@ -62,13 +62,6 @@ def write(runs: list[Run], path: str | Path) -> None:
     """Atomically, so that CI never reads half a file."""
     tree = ET.ElementTree(document(runs))
     ET.indent(tree)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            tree.write(fh, encoding="utf-8", xml_declaration=True)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    buf = io.BytesIO()
+    tree.write(buf, encoding="utf-8", xml_declaration=True)
+    write_file(Path(path), buf.getvalue())

@@ -13,12 +13,12 @@ import math
 import os
 import platform
 import sys
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from twin.model.units import format_duration
+from twin.result.io import write_file
 from twin.scenario.checks import FAILED, HELD, NOT_APPLICABLE, fmt
 from twin.scenario.runner import Run
 
@@ -96,24 +96,12 @@ def run_json(run: Run, argv: list[str] | None = None) -> dict:
     }
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write(run: Run, out: Path, plots: bool = True) -> list[Path]:
     """result.json, run.json and the plots into `out`; the files written."""
     out.mkdir(parents=True, exist_ok=True)
     files = [out / "result.json", out / "run.json"]
-    write_atomic(files[0], (json.dumps(result_json(run), indent=1, sort_keys=True) + "\n").encode())
-    write_atomic(files[1], (json.dumps(run_json(run), indent=1, sort_keys=True) + "\n").encode())
+    write_file(files[0], (json.dumps(result_json(run), indent=1, sort_keys=True) + "\n").encode())
+    write_file(files[1], (json.dumps(run_json(run), indent=1, sort_keys=True) + "\n").encode())
     if plots:
         from twin.scenario.plots import plot_run
 
