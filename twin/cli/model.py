@@ -19,8 +19,10 @@ from twin.model.errors import ModelError, Problem
 from twin.model.units import format_cpu, format_memory
 
 TopologyOpt = Annotated[Path | None, typer.Option(
-    "--topology", "-t", help="Topology file [default: topologies/eco2-prod.yaml; with --live, "
-    "eco2-dev.yaml, the replica's].")]
+    "--topology", "-t", help="Topology file (default: topologies/eco2-prod.yaml; with --live, "
+    "eco2-dev.yaml, the replica's).")]
+GraphTopologyOpt = Annotated[Path | None, typer.Option(
+    "--topology", "-t", help="Topology file (default: topologies/eco2-prod.yaml).")]
 SetOpt = Annotated[list[str] | None, typer.Option(
     "--set", help="PATH=VALUE override, e.g. services.chat-api.replicas=4 (repeatable).")]
 LiveOpt = Annotated[bool, typer.Option("--live", help="Ask the running kind replica instead.")]
@@ -376,7 +378,7 @@ def _config(topo: Any, spaces: set[str]) -> list[str]:
 
 
 def graph(
-    topology: TopologyOpt = None,
+    topology: GraphTopologyOpt = None,
     set_: SetOpt = None,
     blast_radius: Annotated[str | None, typer.Option(
         "--blast-radius", help="KIND/NAME or a unique NAME: what its loss takes down.")] = None,
