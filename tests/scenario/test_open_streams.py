@@ -29,3 +29,17 @@ def test_open_streams_follow_littles_law(write_scenario) -> None:
     assert 3 * 2.0 <= outcome.observed[0] <= 3 * 8.0
     trace = run.observations[0]
     assert trace.value("service/sse-gateway.open_streams", "max", 0, 1) <= 5  # none at the start
+
+
+def test_events_reach_open_streams_when_the_gateway_has_no_free_slot(write_scenario) -> None:
+    """A stream holds its slot; the events written to it take none. With sse-gateway's
+    slots cut to 2 per pod (6 in all) and 3 turns/s of ~3.5 s each (~10 streams wanted),
+    new streams wait for a slot, yet every turn gets its events. (Events that queued for
+    a slot behind the waiting streams stalled every turn: 0 of ~270 completed.)"""
+    body = BODY.replace("checks:", "overrides:\n  services.sse-gateway.concurrency: 2\nchecks:")
+    run = execute(loader.load(write_scenario(body), ()))
+    trace = run.observations[0]
+    assert trace.value("service/sse-gateway.open_streams", "max", 30, 100) <= 6
+    chat = run.result.result.runs[0].routes["chat"]
+    assert chat.end_to_end_ok > 0.9 * chat.arrivals
+    assert chat.end_to_end_open < 10

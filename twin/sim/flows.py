@@ -539,7 +539,12 @@ class Flows:
                                                                           published[1]):
             self._undelivered(req, entry, log, causes.MESSAGE_LOST)
             return
-        err = causes.NO_ENDPOINT if target is None else (yield from self.work(target, plan.target.hop))
+        if target is None:
+            err = causes.NO_ENDPOINT
+        elif target is req.stream_pod:  # written to the user's open stream: no new slot
+            err = yield from self.push(target, plan.target.hop)
+        else:
+            err = yield from self.work(target, plan.target.hop)
         if err is None:
             req.last = self.env.now
         else:
@@ -551,6 +556,25 @@ class Flows:
         if log is not None:
             log.failed(entry)
         self.settle(req, err)
+
+    def push(self, pod: Pod, hop: float):
+        """An event written to a stream the pod already holds open: the write's own time,
+        without queueing for a slot (the stream holds one). Queueing it behind new
+        streams would stall every reply once the streams fill the slots."""
+        env = self.env
+        incarnation = pod.incarnation
+        arrived = env.now
+        pod.inside.move(arrived, 1)
+        work = pod.sample()
+        yield env.timeout(work + hop + pod.lag)
+        pod.cpu_seconds += work * pod.cpu_share
+        now = env.now
+        pod.inside.move(now, -1)
+        pod.visits += 1
+        pod.sojourn += now - arrived
+        if pod.incarnation != incarnation or not pod.alive:
+            return causes.RESET
+        return None
 
     def work(self, pod: Pod, hop: float):
         """A pod handles one event: its own service time, no nested steps."""
