@@ -187,6 +187,7 @@ def sample_series(sim: Simulation) -> None:
             e2e, failed = _e2e_interval(rt)
             put(f"route/{name}/e2e_p50", e2e.quantile(0.5))
             put(f"route/{name}/e2e_p95", e2e.quantile(0.95))
+            put(f"route/{name}/e2e_throughput", e2e.count / iv)  # turns completed per second
             put(f"route/{name}/error_rate", failed / e2e.count if e2e.count else 0.0)
         else:
             put(f"route/{name}/error_rate", rt.iv_errors / h.count if h.count else 0.0)
