@@ -228,3 +228,17 @@ def test_schedule_spreads_a_workloads_pods(prod: Topology) -> None:
     placed = schedule(prod)
     nodes = [placed.where[p.name] for p in placed.of("service/chat-api")]
     assert len(set(nodes)) == len(nodes) == 4
+
+
+@pytest.mark.parametrize("typo,meant", [
+    ("service/chat-apii", ["service/chat-api"]),
+    ("service/char", ["service/character-api"]),
+    ("redis-streams", ["store/redis"]),
+    ("worker/chat", ["worker/chat-worker"]),
+    ("store/postgress", ["store/postgres"]),
+])
+def test_did_you_mean_names_what_the_typo_meant_not_every_neighbour(typo: str, meant: list[str]) -> None:
+    topo = load_topology(Path(__file__).resolve().parents[2] / "topologies" / "eco2-prod.yaml")
+    with pytest.raises(UnknownComponent) as e:
+        resolve(topo, typo)
+    assert str(e.value).endswith(f"did you mean {', '.join(meant)}?")

@@ -46,7 +46,7 @@ def test_every_problem_names_file_line_and_field(write_scenario) -> None:
     assert f"{f}:7:5: timeline.1.target: no component named 'chat-apx'" in text or \
         "chat-apx" in text
     assert any(p.startswith(f"{f}:8:") and "used twice" in p for p in found)
-    assert any(p.startswith(f"{f}:8:") and "after the run ends" in p for p in found)
+    assert any(p.startswith(f"{f}:8:") and "is not before the run ends" in p for p in found)
     assert any(p.startswith(f"{f}:10:") and "no route named 'chatt'" in p for p in found)
     assert any(p.startswith(f"{f}:13:") and "no metric 'eror_rate'" in p for p in found)
     assert any(p.startswith(f"{f}:14:") and "no fault with id 'boom'" in p for p in found)
@@ -101,3 +101,17 @@ def test_validate_load_reads_scenarios(write_scenario) -> None:
     from twin.validate import load
 
     assert load(write_scenario(CRASH)).name == "crash"
+
+
+def test_a_set_duration_is_named_where_a_fault_falls_after_it(write_scenario) -> None:
+    path = write_scenario("""\
+        name: short
+        duration: 2m
+        timeline:
+          - {id: crash, at: 60s, action: redis-master-crash}
+        """)
+    with pytest.raises(ModelError) as e:
+        loader.load(path, ["scenario.duration=1m"])
+    (p,) = e.value.problems
+    assert p.field == "timeline.0.at"
+    assert "at 60s is not before the run ends (duration 60s, from --set scenario.duration=1m)" in p.message

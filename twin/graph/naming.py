@@ -83,6 +83,19 @@ def components(topology: Topology, kind: str | None = None) -> Iterator[Componen
             yield from (Component(k, n.name, n) for n in t.namespaces)
 
 
+def closest(name: str, names: list[str]) -> list[str]:
+    """The names a typo most likely meant: a name holding it or held by it first (`char`:
+    character-api); else the closest spellings, `chat-apii` giving chat-api alone, not
+    every `-api` (they share most letters with it, but less than chat-api does)."""
+    inside = [n for n in names if name in n or n in name]  # `char`, `redis-streams`
+    if inside:
+        return sorted(inside, key=lambda n: (abs(len(n) - len(name)), n))[:5]
+    scored = sorted(((difflib.SequenceMatcher(None, name, n).ratio(), n) for n in names),
+                    reverse=True)
+    scored = [(r, n) for r, n in scored if r >= 0.6]
+    return [n for r, n in scored[:5] if r >= scored[0][0] - 0.05] if scored else []
+
+
 def resolve(topology: Topology, name: str) -> Component:
     """`store/redis` or `redis` as its Component; UnknownComponent names the candidates."""
     name = name.strip()
@@ -96,7 +109,7 @@ def resolve(topology: Topology, name: str) -> Component:
         if found:
             return found[0]
         pool = [c.key for c in components(topology, kind)]
-        near = difflib.get_close_matches(name, pool, n=5, cutoff=0.5)
+        near = [f"{kind}/{n}" for n in closest(bare, [c.name for c in components(topology, kind)])]
         return _unknown(name, near or pool, f"no {kind} named {bare!r}")
     found = [c for c in components(topology) if c.name == name and c.kind in _BARE]
     if len(found) == 1:
@@ -108,7 +121,7 @@ def resolve(topology: Topology, name: str) -> Component:
             keys)
     pool = [c.key for c in components(topology) if c.kind in _BARE]
     names = {c.name: c.key for c in components(topology) if c.kind in _BARE}
-    near = [names[n] for n in difflib.get_close_matches(name, list(names), n=5, cutoff=0.6)]
+    near = [names[n] for n in closest(name, list(names))]
     if not near and any(c.name == name for c in components(topology, "namespace")):
         near = [f"namespace/{name}"]
     return _unknown(name, near or pool, f"no component named {name!r}")

@@ -16,6 +16,7 @@ from typing import Any
 from twin.model.errors import ModelError, Problem
 from twin.model.source import Document, Pos, document, parse_set
 from twin.model.topology import Redis, Topology
+from twin.model.units import format_duration
 from twin.scenario.model import Scenario, parse_time
 from twin.sim.events import problem as event_problem
 
@@ -91,7 +92,11 @@ def own_problems(scn: Scenario, doc: Document) -> list[Problem]:
                 problems.append(doc.problem(("timeline", i, "id"), f"{a.id!r} is a reserved time name"))
             ids[a.id] = i
         if a.at >= scn.duration:
-            problems.append(doc.problem(("timeline", i, "at"), "happens after the run ends (duration)"))
+            where = doc.problem(("duration",), "")
+            source = f"{where.file}:{where.line}" if where.line else where.file
+            problems.append(doc.problem(("timeline", i, "at"), (
+                f"at {format_duration(a.at)} is not before the run ends (duration "
+                f"{format_duration(scn.duration)}, from {source})")))
     # ids of timeline items that were themselves invalid (reported already): not "missing"
     raw = doc.data.get("timeline") if isinstance(doc.data, dict) else None
     invalid = {str(item["id"]) for item in raw if isinstance(item, dict) and "id" in item} - set(ids) \
