@@ -46,7 +46,7 @@ def build(doc: Document, model: type[BaseModel]) -> Any:
         raise ModelError(model_problems(doc, e)) from None
 
 
-def _prune(data: Any, path: tuple, missing: bool, dropped: set[str]) -> bool:
+def _prune(data: Any, path: tuple, missing: bool, doc: Document) -> bool:
     """Drop a bad field (it falls back to its default), or the list item holding a
     missing one, so that the rest of the file can still be checked."""
     if missing:
@@ -61,9 +61,61 @@ def _prune(data: Any, path: tuple, missing: bool, dropped: set[str]) -> bool:
         parent = parent[part]
     item = parent[path[-1]]
     if isinstance(parent, list) and isinstance(item, dict) and isinstance(item.get("name"), str):
-        dropped.add(item["name"])
+        doc.dropped.add(item["name"])
+    if isinstance(parent, list):
+        doc.shifts.append((path[:-1], path[-1]))
     del parent[path[-1]]
     return True
+
+
+STAND_INS = (1, 1_000_000, "1s", "1", 1.0, "x", True, [], {})
+"""Values tried for a required field whose own value was invalid (and reported); a
+large one for a duration that a warm-up or a fault's time must stay under."""
+
+
+def _stand_in(model: type[BaseModel], data: Any, path: tuple) -> bool:
+    """Put the first of STAND_INS that the field takes at `path` without a new error
+    anywhere else; False (and the field left out) if none does."""
+    from twin.model.source import _real_path
+
+    def errors() -> set[tuple]:
+        try:
+            model.model_validate(data)
+            return set()
+        except ValidationError as e:
+            return {_real_path(data, tuple(err["loc"])) for err in e.errors()}
+
+    parent = data
+    for part in path[:-1]:
+        parent = parent[part]
+    before = errors() - {path}
+    for value in STAND_INS:
+        parent[path[-1]] = value
+        if errors() <= before:
+            return True
+    del parent[path[-1]]
+    return False
+
+
+def _restand(model: type[BaseModel], data: Any, paths: set[tuple]) -> bool:
+    """Another stand-in at one of `paths` that clears a whole-file error (location ())."""
+    from twin.model.source import _real_path
+
+    for path in sorted(paths, key=str):
+        parent = data
+        for part in path[:-1]:
+            parent = parent[part]
+        first = parent[path[-1]]
+        for value in STAND_INS:
+            parent[path[-1]] = value
+            try:
+                model.model_validate(data)
+                return True
+            except ValidationError as e:
+                if all(_real_path(data, tuple(err["loc"])) for err in e.errors()):
+                    return True
+        parent[path[-1]] = first
+    return False
 
 
 def _order(last: tuple) -> tuple:
@@ -80,12 +132,26 @@ def build_all(doc: Document, model: type[BaseModel]) -> tuple[Any | None, list[P
     from twin.model.source import _real_path
 
     data = copy.deepcopy(doc.data)
+    doc.live = data
     problems: list[Problem] = []
     pruned: set[tuple] = set()
+    bad: set[tuple] = set()  # real paths of invalid values already reported and cut
     for _ in range(8):
         try:
             return model.model_validate(data), problems
         except ValidationError as e:
+            # a required value cut for its own error: a stand-in keeps its item (a route
+            # with a bad rate), so that the item's references are still checked
+            stood = {path for err in e.errors() if err["type"] == "missing"
+                     and (path := _real_path(data, tuple(err["loc"]))) in bad
+                     and _stand_in(model, data, path)}
+            if stood:
+                doc.stand_ins |= stood
+                continue
+            # a whole-file rule broken by a stand-in (warm-up not under a stand-in duration)
+            if doc.stand_ins and any(not err["loc"] for err in e.errors()) and _restand(
+                    model, data, doc.stand_ins):
+                continue
             # a missing field we pruned, or a parent that broke because we pruned inside it
             # (an emptied list), is a consequence, not a problem of the file
             errors = [err for err in e.errors()
@@ -95,11 +161,12 @@ def build_all(doc: Document, model: type[BaseModel]) -> tuple[Any | None, list[P
             pruned |= {tuple(err["loc"]) for err in e.errors()}
             paths = {(_real_path(data, tuple(err["loc"])), err["type"] == "missing")
                      for err in e.errors()}
+            bad |= {path for path, missing in paths if not missing and path and path[-1] != "name"}
             # deepest first, and list items from the back, so indices stay valid
             for path, missing in sorted(paths, key=lambda p: (len(p[0]), _order(p[0][-1:])),
                                         reverse=True):
                 try:
-                    if not _prune(data, path, missing, doc.dropped):
+                    if not _prune(data, path, missing, doc):
                         return None, problems
                 except (KeyError, IndexError, TypeError):
                     continue
@@ -131,11 +198,18 @@ _NO_NODE = "can run on no node"
 
 
 def _consequences_dropped(found: list[Problem], earlier: list[Problem],
-                          dropped: set[str] = frozenset()) -> list[Problem]:
+                          doc: Document | None = None) -> list[Problem]:
     """Findings that only follow from an error already reported: placement when a node
-    pool was broken, references to an item left out because it was invalid."""
+    pool was broken, a whole list judged when one of its items was broken ("no pool
+    has role control-plane" after that pool's memory was bad), findings on a stand-in
+    value, references to an item left out because it was invalid."""
+    dropped = doc.dropped if doc is not None else set()
+    stood = {doc.problem(path, "").field for path in doc.stand_ins} if doc is not None else set()
     if any(p.field == "pools" or p.field.startswith("pools.") for p in earlier):
         found = [p for p in found if _NO_NODE not in p.message]
+    found = [p for p in found
+             if not any(e.field.startswith(p.field + ".") for e in earlier)
+             and not any(p.field == f or p.field.startswith(f + ".") for f in stood)]
     return [p for p in found if not any(f"{name!r}" in p.message for name in dropped)]
 
 
@@ -150,7 +224,7 @@ def load(path: str | Path, kinds: tuple[str, ...] | None = None, sets: Iterable[
     model, checks = KINDS[doc.kind]
     obj, problems = build_all(doc, model)
     if obj is not None and checks is not None:
-        problems += _consequences_dropped(checks(obj, doc), problems, doc.dropped)
+        problems += _consequences_dropped(checks(obj, doc), problems, doc)
     if problems:
         raise ModelError(problems)
     return obj
@@ -162,7 +236,7 @@ def load_topology(path: str | Path, sets: Iterable[str] = (),
     doc = document(path, ("Topology",), [*parse_sets(sets), *overrides])
     topo, problems = build_all(doc, Topology)
     if topo is not None:
-        problems += _consequences_dropped(topology_problems(topo, doc), problems, doc.dropped)
+        problems += _consequences_dropped(topology_problems(topo, doc), problems, doc)
     if problems:
         raise ModelError(problems)
     return topo

@@ -233,3 +233,76 @@ def test_mutated_files_never_escape_as_anything_but_model_error(
             assert p.file and str(p)
     else:
         assert topo.cluster.name
+
+
+TINY_BAD = """\
+apiVersion: twin.eco2/v1
+kind: Topology
+cluster: {name: tiny}
+pools:
+  - name: control-plane
+    role: control-plane
+    cpu: 2
+    memory: 4Gb
+    nodes: [{name: cp}]
+  - name: app
+    cpu: 4
+    memory: 8Gi
+    nodes: [{name: w1}]
+namespaces: [{name: web, tier: business-logic, domain: web}]
+services:
+  - name: web-api
+    namespace: web
+    concurency: 4
+    service_time: {dist: exponential, mean: 20ms}
+routes:
+  - name: bad-rate
+    entry: web-api
+    rate: 50/sec
+    steps: [{call: web-apy}]
+  - name: browse
+    entry: web-api
+    rate: 5/s
+    steps: [{call: web-apz}]
+"""
+
+
+def test_a_required_value_in_error_keeps_its_item_so_its_references_are_checked(tmp_path: Path) -> None:
+    """One pass names all five: a bad required value (rate) no longer hides its route's
+    call to a missing service, a broken pool is not also 'no pool has role control-plane',
+    and the second route's problem keeps its own line although the first route was cut."""
+    path = tmp_path / "t.yaml"
+    path.write_text(TINY_BAD)
+    with pytest.raises(ModelError) as e:
+        load_topology(path)
+    found = sorted((p.line, p.field, p.message.split(";")[0]) for p in e.value.problems)
+    assert found == [
+        (8, "pools.control-plane.memory", "'4Gb' is not a memory quantity (use e.g. 256Mi, 4Gi)"),
+        (18, "services.web-api.concurency", "unknown field (check the spelling"),
+        (23, "routes.bad-rate.rate", "'50/sec' is not a rate (use e.g. 300, 300/s, 5/m)"),
+        (24, "routes.bad-rate.steps.0.call", "no service named 'web-apy'"),
+        (28, "routes.browse.steps.0.call", "no service named 'web-apz'"),
+    ]
+
+
+def test_a_scenario_with_type_errors_still_has_its_names_checked(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parents[2]
+    path = tmp_path / "s.yaml"
+    path.write_text(f"""\
+apiVersion: twin.eco2/v1
+kind: Scenario
+name: bad
+topology: {root / 'topologies' / 'eco2-prod.yaml'}
+duration: 3 minutes
+warmup: 30s
+timeline:
+  - {{id: kill, at: 60s, action: kill-pods, target: service/chat-api}}
+checks:
+  - {{name: a, metric: route/chat.error_rate, window: kill..end, max: 2 percent}}
+  - {{name: b, metric: route/chat.error_rat, window: kil..end, max: 0.02}}
+""")
+    with pytest.raises(ModelError) as e:
+        load(path)
+    found = {(p.line, p.field) for p in e.value.problems}
+    assert found == {(5, "duration"), (8, "timeline.0.action"), (10, "checks.a.max"),
+                     (11, "checks.b.metric"), (11, "checks.b.window")}

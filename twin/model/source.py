@@ -50,14 +50,26 @@ class Document:
     file: str
     files: list[str] = field(default_factory=list)
     dropped: set[str] = field(default_factory=set)  # names of items left out after an error
+    stand_ins: set[tuple] = field(default_factory=set)  # paths given a stand-in after their error
+    live: Any = None  # the copy being validated, with items cut out after their errors
+    shifts: list[tuple[tuple, int]] = field(default_factory=list)  # (list path, index) cut, in order
 
     def locate(self, loc: tuple) -> tuple[Pos, str]:
         """Position and dotted, name-keyed field path of a pydantic-style location."""
-        path = _real_path(self.data, loc)
+        path = self.original(_real_path(self.live, loc)) if self.shifts else _real_path(self.data, loc)
         for n in range(len(path), -1, -1):
             if path[:n] in self.positions:
                 return self.positions[path[:n]], field_path(self.data, path)
         return Pos(self.file), field_path(self.data, path)
+
+    def original(self, path: tuple) -> tuple:
+        """A path of the cut copy as a path of the file: list items cut out before it
+        shifted its index down."""
+        for lp, idx in reversed(self.shifts):
+            n = len(lp)
+            if len(path) > n and path[:n] == lp and isinstance(path[n], int) and path[n] >= idx:
+                path = (*lp, path[n] + 1, *path[n + 1:])
+        return path
 
     def problem(self, loc: tuple, message: str) -> Problem:
         pos, name = self.locate(loc)
@@ -130,6 +142,9 @@ def parse_yaml(text: str, file: str) -> Node:
         raise ModelError([Problem(file, 0, 0, "", f"YAML: {e}")]) from None
     except RecursionError:
         raise ModelError([Problem(file, 0, 0, "", "YAML nested too deeply")]) from None
+    except TypeError:  # ruamel cannot hash a complex key (`? [a, b]`)
+        raise ModelError([Problem(file, 0, 0, "", "YAML: a mapping key must be a plain value, "
+                                                  "not a list or a mapping")]) from None
     problems: list[Problem] = []
     node = _annotate(obj, Pos(file, 1, 1), file, problems)
     if problems:
