@@ -168,8 +168,8 @@ def turn_table(result):  # noqa: ANN001, ANN201 - a Result -> a Rich Table or No
                if s.component.startswith("route/")}
     table = Table(title="Turns end to end (accepted to last event)",
                   caption="turns/s: completed per second; failed: of the turns completed;\n"
-                          "open: not completed by the end (accepted minus completed after\n"
-                          "the warm-up) and its share of those accepted",
+                          "open: still running when the run ended, and its share of\n"
+                          "those accepted after the warm-up",
                   box=box.SIMPLE_HEAD, title_justify="left", caption_justify="left",
                   pad_edge=False, padding=(0, 1, 0, 0))
     for col in ("route", "accepted/s", "turns/s", "failed", "open", "p50", "p95", "p99"):

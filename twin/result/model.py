@@ -52,7 +52,7 @@ class RouteMetrics(Data):
         default=None, description="Asynchronous routes: accepted to last event delivered.")
     end_to_end_ok: int = 0
     end_to_end_errors: dict[str, int] = {}
-    end_to_end_open: int = Field(default=0, description="Still running when the run ended.")
+    end_to_end_open: int = Field(default=0, description="Still running when the run ended (begun during the warm-up or after).")
 
 
 class WorkloadMetrics(Data):

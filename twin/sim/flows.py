@@ -59,6 +59,7 @@ class RouteRuntime:
         self.latency = Histogram()
         self.e2e = Histogram()
         self.interval = Histogram()
+        self.open = 0  # asynchronous requests begun and not yet ended: a level, never reset
         self.reset_meters(0.0)
 
     def reset_meters(self, now: float) -> None:
@@ -352,6 +353,7 @@ class Flows:
     def run_route(self, rt: RouteRuntime, req: Request):
         env = self.env
         rt.arrivals += 1
+        rt.open += 1
         rt.inflight.move(env._now, 1)
         plans = rt.plans
         if len(plans) == 1 and plans[0].on_failure == "fail":  # one generator less per request
@@ -381,6 +383,7 @@ class Flows:
         if req.closed is not None and not req.closed.triggered:
             req.closed.succeed()
         rt = req.route
+        rt.open -= 1
         rt.e2e.add(max(req.last, self.env.now if req.failed else req.last) - req.t0)
         if req.failed is None:
             rt.e2e_ok += 1

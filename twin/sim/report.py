@@ -47,7 +47,7 @@ def replication_result(sim: Simulation) -> ReplicationResult:
             latency=summary(rt.latency), in_flight=rt.inflight.mean(now), degraded=rt.degraded,
             end_to_end=e2e, end_to_end_ok=rt.e2e_ok,
             end_to_end_errors=dict(sorted(rt.e2e_errors.items())),
-            end_to_end_open=max(0, rt.arrivals - rt.e2e.count) if rt.asynchronous else 0,
+            end_to_end_open=rt.open if rt.asynchronous else 0,
         )
     pods = {}
     for pod in sim.cluster.pods:
