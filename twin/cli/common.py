@@ -52,5 +52,21 @@ def cannot_run(what: str, how: str = "") -> Exit:
     return Exit(CANNOT_RUN)
 
 
+def warn_sets(sets: list[str] | None, scenario: bool = False) -> None:
+    """Say when a --set number on a duration looks like milliseconds (it is seconds)."""
+    if not sets:
+        return
+    from twin.model.set_hints import warnings
+    from twin.model.topology import Topology
+
+    lines = warnings(Topology, list(sets))
+    if scenario:
+        from twin.scenario.model import Scenario
+
+        lines += warnings(Scenario, list(sets), prefix="scenario.")
+    for line in lines:
+        err.print(f"warning: {line}", style="yellow", markup=False, soft_wrap=True)
+
+
 def die(code: int) -> None:
     sys.exit(code)

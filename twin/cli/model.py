@@ -48,6 +48,7 @@ def _exit(e: common.Exit) -> NoReturn:
 def _load(path: Path, sets: list[str] | None) -> Any:
     from twin.validate import load_topology
 
+    common.warn_sets(sets)
     try:
         return load_topology(path, sets or ())
     except ModelError as e:

@@ -25,6 +25,7 @@ def _load(path: Path, sets: list[str] | None):  # noqa: ANN202 - a Topology
     from twin.model.errors import ModelError
     from twin.validate import load_topology
 
+    common.warn_sets(sets)
     try:
         return load_topology(path, sets or ())
     except ModelError as e:

@@ -61,6 +61,7 @@ def register(app: typer.Typer) -> None:
         if events not in ("related", "all"):
             raise common.bad_input(ModelError([_problem("--events", "must be related or all")]))
         loaded, problems = [], []
+        common.warn_sets(set_, scenario=True)
         if backend not in backend_names():  # a typo is bad input (2), not a backend that cannot run (3)
             problems.append(_problem("--backend", f"no backend named {backend!r}; the backends are "
                                                   f"{', '.join(backend_names())}"))

@@ -255,6 +255,7 @@ def register(app: typer.Typer) -> None:
             dur = seconds("duration", duration) or 0.0
             warm = seconds("warmup", warmup)
             iv = seconds("interval", interval)
+            common.warn_sets(set_)
             topo = load_topology(topology, sets=set_ or ())
             loads = resolve(topo, list(load or []))
         except ModelError as e:

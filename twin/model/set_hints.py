@@ -1,0 +1,96 @@
+"""Warnings for `--set` values that are valid but probably not meant.
+
+Durations take a bare number as seconds, so `stores.redis.sentinel.down_after=5000`
+(Sentinel's own `down-after-milliseconds 5000`) is 83 minutes, not 5 s: valid, and
+the run would show no failover at all. A number that large on a duration field
+gets a warning naming what was probably meant.
+"""
+
+from __future__ import annotations
+
+import typing
+from typing import Any
+
+from pydantic import BaseModel, BeforeValidator
+from pydantic.fields import FieldInfo
+
+from twin.model.units import format_duration, parse_duration
+
+SUSPICIOUS_SECONDS = 1000.0
+"""For a timeout without a default: a bare number this large is probably milliseconds."""
+
+
+def _suspicious(field: FieldInfo, path: str, number: float) -> bool:
+    """A hundred times the field's default (down_after 30 s: 3000 and more), or for a
+    timeout without one, 1000 s and more. A run an hour long is no mistake."""
+    default = field.default
+    if isinstance(default, (int, float)) and not isinstance(default, bool) and default > 0:
+        return number >= 100 * default
+    return path.endswith("timeout") and number >= SUSPICIOUS_SECONDS
+
+
+def _models(annotation: Any) -> list[type[BaseModel]]:
+    """The models an annotation may hold, through Optional, unions, lists and dicts."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    out: list[type[BaseModel]] = []
+    for arg in typing.get_args(annotation):
+        out += _models(arg)
+    return out
+
+
+def _is_container(annotation: Any) -> bool:
+    """A list or dict of items: the next part of a path names an item, not a field."""
+    origin = typing.get_origin(annotation)
+    if origin in (list, dict):
+        return True
+    return any(_is_container(a) for a in typing.get_args(annotation)
+               if typing.get_origin(a) is not typing.Annotated and a is not type(None))
+
+
+def field_at(model: type[BaseModel], parts: list[str]) -> FieldInfo | None:
+    """The field a dotted --set path ends on (list items named by their name)."""
+    name, rest = parts[0], parts[1:]
+    field = next((f for n, f in model.model_fields.items() if name in (n, f.alias)), None)
+    if field is None or not rest:
+        return field
+    if _is_container(field.annotation):
+        rest = rest[1:]
+        if not rest:
+            return None
+    for inner in _models(field.annotation):
+        found = field_at(inner, rest)
+        if found is not None:
+            return found
+    return None
+
+
+def _is_duration(field: FieldInfo) -> bool:
+    def validators(annotation: Any) -> list[Any]:
+        meta = list(getattr(annotation, "__metadata__", ()))
+        for arg in typing.get_args(annotation):
+            meta += validators(arg)
+        return meta
+
+    return any(isinstance(m, BeforeValidator) and m.func is parse_duration
+               for m in [*field.metadata, *validators(field.annotation)])
+
+
+def warnings(model: type[BaseModel], sets: list[str], prefix: str = "") -> list[str]:
+    """One line per `--set PATH=VALUE` whose bare number on a duration looks like
+    milliseconds; `prefix` (`scenario.`) selects the sets this model takes."""
+    out = []
+    for s in sets:
+        path, _, value = s.partition("=")
+        if prefix and not path.startswith(prefix) or not prefix and path.startswith("scenario."):
+            continue
+        try:
+            number = float(value.strip())
+        except ValueError:
+            continue  # a unit was given: nothing to guess
+        field = field_at(model, path.removeprefix(prefix).split("."))
+        if field is not None and _is_duration(field) and _suspicious(field, path, number):
+            out.append(f"--set {s}: a bare number is seconds, so this is "
+                       f"{format_duration(number)}; for milliseconds write {value.strip()}ms "
+                       f"({format_duration(number / 1000)})")
+    return out
