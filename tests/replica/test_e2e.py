@@ -1,8 +1,10 @@
 """End to end on a real kind cluster, driven through the CLI as a user does:
 `twin up`, `twin status --live`, `twin domain chat --live`, `twin run
 examples/kind/pod-kill.yaml --backend kind`, `twin down`. Runs wherever a
-Docker engine, kind, its node image and istioctl are present (the scenario
-drives load at the Istio gateway); skips elsewhere, naming what is missing.
+Docker engine, kind and its node image are present; skips elsewhere, naming what
+is missing. Without istioctl the replica has no gateway, so the scenario's load
+is not driven: the kill is still applied and checked, its route checks are "not
+applicable".
 
 The fast test below keeps the example scenario honest where nothing of that
 exists: it validates, passes on the simulator, and checks only what the kind
@@ -44,8 +46,6 @@ def missing() -> list[str]:
         gone.append(f"the kind node image {image}")
     elif not docker_up:
         gone.append(f"the kind node image {image} (cannot check without Docker)")
-    if shutil.which("istioctl") is None:
-        gone.append("istioctl (the pod-kill scenario drives load at the Istio gateway)")
     return gone
 
 
@@ -79,6 +79,8 @@ def test_up_live_status_pod_kill_down(tmp_path: Path) -> None:
         run = twin("run", str(POD_KILL), "--backend", "kind", "--out", str(out), env=env, timeout=600)
         assert run.returncode == 0, run.stdout + run.stderr
         assert "PASSED pod-kill" in run.stdout
+        if shutil.which("istioctl") is None:  # no gateway: no load, route checks not applicable
+            assert "not applicable" in run.stdout
         result = json.loads((out / "result.json").read_text())
         assert result["backend"] == "kind"
         events = result["runs"][0]["events"]

@@ -243,3 +243,34 @@ def test_a_drain_blocked_by_a_pdb_does_not_hold_up_the_timeline(cluster, tmp_pat
     assert "still blocked by disruption budgets" in events["FaultFailed"].detail
     assert events["Killed"].time < 0.6                       # the kill did not wait for the drain
     assert cluster.api.get("", "Node", "", "twin-eco2-dev-worker")["spec"]["unschedulable"] is False
+
+
+def test_kind_backend_without_a_gateway_applies_faults_and_observes_no_route(
+        cluster, tmp_path, monkeypatch) -> None:
+    """Istio left out at `twin up` (no istioctl): nothing answers at the gateway's
+    NodePort. The kill still happens and is recorded; no load is driven, so route
+    checks are "not applicable" instead of failing on connection refused."""
+    import socket
+
+    from twin.replica import apply, kind_backend
+    from twin.scenario.model import Scenario
+
+    monkeypatch.setattr(kind_backend.kind, "kubeconfig_path", lambda name: tmp_path / "kubeconfig")
+    real = apply.api_client
+    monkeypatch.setattr(apply, "api_client", lambda config, context=None: real(config, "fake"))
+    with socket.socket() as s:  # a loopback port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    topo = small("dev")
+    mesh = topo.mesh.model_copy(update={"gateway": topo.mesh.gateway.model_copy(update={"node_port": port})})
+    topo = topo.model_copy(update={"mesh": mesh})
+    scn = Scenario.model_validate({
+        "apiVersion": "twin.eco2/v1", "kind": "Scenario", "name": "pod-kill", "duration": "1.5s",
+        "timeline": [{"id": "kill", "at": "0.5s", "action": "kill-pod", "target": "service/chat-api"}]})
+    run = kind_backend.KindBackend().run(scn, topo, 1, 1, lambda f, s: None)
+    events = {e.event: e for e in run.result.runs[0].events}
+    assert "Killed" in events and "nothing answers at 127.0.0.1:" in events["NotApplied"].detail
+    (trace,) = run.traces()
+    assert not trace.observable("route/chat.error_rate")
+    assert run.result.runs[0].routes == {}
+    assert kind_backend.gateway_answers(port) is False
