@@ -169,6 +169,12 @@ def _names(scn: Scenario, doc: Document, topo: Topology) -> list[Problem]:
                                         f"{a.action} acts on a {kinds[a.action]} store, not {comp.key}"))
         elif a.action.startswith(("redis-", "sentinel-")) and not isinstance(comp.obj, Redis):
             problems.append(doc.problem(("timeline", i, "target"), f"{comp.key} is not a Redis store"))
+        elif a.action == "mesh-fault" and a.subset is not None and a.subset not in (
+                have := [sub.name for r in (topo.mesh.destination_rules if topo.mesh else [])
+                         if r.host == comp.name for sub in r.subsets]):
+            problems.append(doc.problem(("timeline", i, "subset"), (
+                f"{comp.key} has no subset {a.subset!r} in its DestinationRule"
+                + (f" (subsets: {', '.join(have)})" if have else " (it has none)"))))
         elif a.action == "sentinel-down" and comp.obj.mode != "sentinel":
             problems.append(doc.problem(("timeline", i, "target"), f"{comp.key} runs no Sentinel"))
         elif a.action == "sentinel-down" and (a.count or 1) > comp.obj.sentinel.sentinels:

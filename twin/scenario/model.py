@@ -42,14 +42,15 @@ _ACTION_FIELDS: dict[str, tuple[set[str], set[str]]] = {
     "postgres-primary-down": (set(), {"target", "for"}),
     "external-slow": ({"target", "factor"}, {"for"}),
     "external-rate-limit": ({"target", "rate"}, {"for"}),
-    "mesh-fault": ({"target"}, {"delay", "abort_status", "percent", "for"}),
+    "mesh-fault": ({"target"}, {"delay", "abort_status", "percent", "abort_percent", "subset",
+                                "for"}),
     "service-slow": ({"target", "delay"}, {"for"}),
     "drain": ({"target"}, {"for"}),
     "rolling-update": ({"target"}, {"pre_stop"}),
     "poison-message": ({"target"}, {"count", "delay", "kills"}),
 }
 _OPTIONAL = {"target", "count", "for", "isolate", "replicas", "factor", "rate", "delay",
-             "abort_status", "percent", "pre_stop", "kills"}
+             "abort_status", "percent", "abort_percent", "subset", "pre_stop", "kills"}
 
 _TIME = re.compile(r"^(?P<head>.*?)(?:\s*(?P<sign>[+-])\s*(?P<d>\d+(?:\.\d+)?\s*(?:ms|s|m|h)?))?$")
 _REF = re.compile(r"^(?P<ref>[a-z][a-z0-9-]*?)(?P<end>\.end)?$")
@@ -209,6 +210,11 @@ class Action(Strict):
                                      description="mesh-fault: injected HTTP status.")
     percent: float | None = Field(default=None, ge=0, le=100,
                                   description="mesh-fault: share of requests hit (default 100).")
+    abort_percent: float | None = Field(
+        default=None, ge=0, le=100,
+        description="mesh-fault: share of requests aborted, when it differs from `percent`.")
+    subset: str | None = Field(
+        default=None, description="mesh-fault: only tries bound for this subset (e.g. v2).")
     pre_stop: Duration | None = Field(
         default=None, ge=0,
         description="rolling-update: preStop sleep of the old pods; unset: the workload's.")

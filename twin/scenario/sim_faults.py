@@ -25,8 +25,9 @@ from typing import Any
 
 import simpy
 
-from twin.model.topology import FaultInjection, RabbitMQ, Topology
+from twin.model.topology import RabbitMQ, Topology
 from twin.scenario.model import Action
+from twin.sim.mesh import InjectedFault
 
 Later = Callable[[Callable[[], Any]], None]
 
@@ -136,8 +137,9 @@ def _mesh_fault(sim: Any, a: Action, topo: Topology, later: Later) -> None:
     """Istio HTTPFaultInjection on every route whose destinations include the service."""
     service = _name(topo, a.target)
     pct = 100.0 if a.percent is None else a.percent
-    fault = FaultInjection(delay=a.delay, delay_percent=pct, abort_status=a.abort_status,
-                           abort_percent=pct)
+    fault = InjectedFault(delay=a.delay, delay_percent=pct, abort_status=a.abort_status,
+                          abort_percent=pct if a.abort_percent is None else a.abort_percent,
+                          subset=a.subset)
     routes = [r for r in sim.mesh.routes.values() if any(b.service == service for b in r.backends)]
     if not routes:
         raise ValueError(f"mesh-fault: no mesh route leads to {service}")
@@ -147,9 +149,11 @@ def _mesh_fault(sim: Any, a: Action, topo: Topology, later: Later) -> None:
     for p in _call_plans(sim):
         if p.route in routes:
             p.simple = False  # the short path skips fault injection
-    what = " ".join(x for x in (f"delay {a.delay:g}s" if a.delay else "",
-                                f"abort {a.abort_status}" if a.abort_status else "") if x)
-    sim.emit(sim.env.now, f"service/{service}", "FaultInjected", f"{what} on {pct:g}%")
+    what = " ".join(x for x in (f"delay {a.delay:g}s on {pct:g}%" if a.delay else "",
+                                f"abort {a.abort_status} on {fault.abort_percent:g}%"
+                                if a.abort_status else "",
+                                f"of the tries to subset {a.subset}" if a.subset else "") if x)
+    sim.emit(sim.env.now, f"service/{service}", "FaultInjected", what)
     tries = sum(r.attempts for r in routes)
 
     def end() -> None:

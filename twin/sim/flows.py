@@ -97,12 +97,19 @@ class CallPlan(Plan):
         env = flows.env
         route: MeshRoute = self.route
         fault = route.fault
+        backend = None
+        if fault is not None:
+            if getattr(fault, "subset", None) is not None:  # only the tries bound for it
+                backend = route.choose()
+                if backend.subset != fault.subset:
+                    fault = None
         if fault is not None:
             if fault.delay and flows.draw() * 100 < fault.delay_percent:
                 yield env.timeout(fault.delay)
             if fault.abort_status and flows.draw() * 100 < fault.abort_percent:
                 return causes.FAULT_ABORT
-        backend = route.choose()
+        if backend is None:
+            backend = route.choose()
         host = backend.host
         if self.simple and host.outlier is None and not host.limit:
             pod = backend.endpoints[0] if len(backend.endpoints) == 1 else backend.pick()

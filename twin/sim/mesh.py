@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import simpy
 
@@ -96,13 +97,27 @@ class Host:
                     b.endpoints.append(pod)
 
 
+@dataclass(frozen=True)
+class InjectedFault:
+    """A scenario's fault injection on the routes to a service, as Istio's
+    HTTPFaultInjection does it; `subset` narrows it to the tries bound for one subset
+    (a route rule whose destination is that subset, e.g. the canary's v2)."""
+
+    delay: float | None = None
+    delay_percent: float = 100.0
+    abort_status: int | None = None
+    abort_percent: float = 100.0
+    subset: str | None = None
+
+
 class Backend:
     """One subset of a service (all its pods when no subset): endpoints and the balancer."""
 
     def __init__(self, cluster: Cluster, host: Host, service: str, labels: dict[str, str],
-                 uniform: Callable[[], float], hop: float):
+                 uniform: Callable[[], float], hop: float, subset: str | None = None):
         self.host = host
         self.service = service
+        self.subset = subset
         self.labels = labels
         self.u = uniform
         self.hop = hop  # Envoy latency added per try (client and server sidecars)
@@ -228,7 +243,7 @@ class Mesh:
                 labels = next((s.labels for s in rule.subsets if s.name == subset), {})
             b = self.backends[key] = Backend(
                 self.cluster, self.host(service), service, labels,
-                uniform(self.streams(f"service/{service}/lb")), self.hop(service))
+                uniform(self.streams(f"service/{service}/lb")), self.hop(service), subset)
         return b
 
     def _http(self, vs: VirtualService, uri: str | None) -> HTTPRoute:
