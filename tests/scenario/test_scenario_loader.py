@@ -115,3 +115,15 @@ def test_a_set_duration_is_named_where_a_fault_falls_after_it(write_scenario) ->
     (p,) = e.value.problems
     assert p.field == "timeline.0.at"
     assert "at 60s is not before the run ends (duration 60s, from --set scenario.duration=1m)" in p.message
+
+
+def test_timeline_items_are_named_by_their_id_in_sets(write_scenario) -> None:
+    path = write_scenario("""\
+        name: ids
+        duration: 2m
+        timeline:
+          - {id: crash, at: 60s, action: redis-master-crash}
+        """)
+    assert loader.load(path, ["scenario.timeline.crash.at=30s"]).scenario.timeline[0].at == 30.0
+    with pytest.raises(ModelError, match="no item named 'crsh' \\(have: crash\\)"):
+        loader.load(path, ["scenario.timeline.crsh.at=30s"])

@@ -328,14 +328,16 @@ def _set(node: Node, parts: list[str], value: Node, pos: Pos, parent: object = N
             node = node.value[part]
             parent = part
         elif isinstance(node.value, list):
+            # a scenario's timeline items are named by their `id` (`timeline.kill.at`)
+            keys = (*_keys(parent), "id") if parent == "timeline" else _keys(parent)
             match = [n for n, item in enumerate(node.value)
                      if isinstance(item.value, dict) and any(
-                         k in item.value and item.value[k].value == part for k in _keys(parent))]
+                         k in item.value and item.value[k].value == part for k in keys)]
             if not match and part.isdigit() and int(part) < len(node.value):
                 match = [int(part)]
             if not match:
                 names = [str(it.value[k].value) for it in node.value if isinstance(it.value, dict)
-                         for k in MERGE_KEYS[:1] if k in it.value]
+                         for k in (MERGE_KEYS[0], *keys[len(_keys(parent)):]) if k in it.value]
                 hint = f" (have: {', '.join(names)})" if names else ""
                 raise KeyError(f"no item named {part!r}{hint}")
             if last:
