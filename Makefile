@@ -23,7 +23,7 @@ demo: $(STAMP)  ## the main job on the embedded simulator (no cluster needed)
 # Debian packages of the real servers that drills and calibration tests start on 127.0.0.1
 SERVER_PKGS := redis-server redis-sentinel postgresql rabbitmq-server
 
-servers:  ## install the real servers (Redis, Redis Sentinel) from Debian's packages
+servers:  ## install the real servers (Redis, Sentinel, PostgreSQL, RabbitMQ) from Debian's packages, as root
 	@missing=""; for p in $(SERVER_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null 2>&1; \
