@@ -145,6 +145,7 @@ def test_kind_backend_drains_with_evictions_retrying_a_pdb_429_then_uncordons(
 
     monkeypatch.setenv("TWIN_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.setattr(kind_backend, "DRAIN_RETRY", 0.05)
+    monkeypatch.setattr(kind_backend, "gateway_answers", lambda port: True)  # drains, not load
     config = kind.kubeconfig_path("twin-eco2-dev")
     config.parent.mkdir(parents=True)
     cluster.kubeconfig(config, context="kind-twin-eco2-dev")
@@ -227,6 +228,7 @@ def test_a_drain_blocked_by_a_pdb_does_not_hold_up_the_timeline(cluster, tmp_pat
 
     monkeypatch.setenv("TWIN_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.setattr(kind_backend, "DRAIN_RETRY", 0.05)
+    monkeypatch.setattr(kind_backend, "gateway_answers", lambda port: True)  # drains, not load
     config = kind.kubeconfig_path("twin-eco2-dev")
     config.parent.mkdir(parents=True)
     cluster.kubeconfig(config, context="kind-twin-eco2-dev")
