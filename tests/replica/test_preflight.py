@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 from fakebin import commands, environ, install
-from typer.testing import CliRunner
+from test_kind import _invoke
 
-from twin.cli import app, common
+from twin.cli import common
 from twin.replica import kind
 
 IMAGE = "kindest/node:v1.33.1"
@@ -36,13 +36,6 @@ def _proc(tmp: Path, watches: int = 524288, free_gib: float = 16) -> Path:
     return base
 
 
-def _invoke(args: list[str]) -> tuple[int, str]:
-    result = CliRunner().invoke(app, args)
-    if isinstance(result.exception, common.Exit):
-        return result.exception.code, result.output
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.output
 
 
 def _up_on_this_proc(monkeypatch: pytest.MonkeyPatch, proc: Path) -> None:
