@@ -58,3 +58,15 @@ def test_an_unknown_subset_is_named(write_scenario) -> None:
 
     with pytest.raises(ModelError, match="has no subset 'v3' in its DestinationRule \\(subsets: v1, v2\\)"):
         loader.load(write_scenario(BODY.format(extra="subset: v3")), ())
+
+
+def test_refused_requests_are_failed_not_accepted_then_failed(write_scenario) -> None:
+    """An abort answers 503 at once: the user saw the failure, no turn was accepted, so
+    it counts in `failed` and not again in `turns_incomplete` (accepted, then failed)."""
+    run = execute(loader.load(write_scenario(BODY.format(extra="percent: 50")), ()))
+    t = run.observations[0]
+    failed = t.value("route/chat.failed", "sum", 10, 70)
+    assert failed > 200
+    assert t.value("route/chat.turns_incomplete", "sum", 0, 70) < 0.05 * failed
+    notes = run.impact["routes"]["chat"]["notes"]
+    assert "accepted, then failed" not in notes or float(notes.split()[0]) < 0.05 * failed

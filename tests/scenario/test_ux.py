@@ -316,3 +316,20 @@ def test_impact_without_routes_prints_its_totals_and_no_empty_table(crash_run) -
     text = _render(crash_run, 100)
     assert "User impact" in text and "redis writes failing for: 6.0s" in text
     assert "failing for  notes" not in text  # the route table's header
+
+
+def test_a_run_that_saturates_a_worker_says_so(write_scenario) -> None:
+    """24 chats/s against chat-worker's ~4.4 turns/s: the checks may hold on the API's
+    answers, but the report must say the backlog grew through the run."""
+    from twin.scenario import loader
+    from twin.scenario.runner import execute
+
+    run = execute(loader.load(write_scenario("""\
+        name: sat
+        duration: 90s
+        warmup: 20s
+        load: {rates: {chat: 24/s}, only: true}
+        """), ()))
+    text = _render(run, 120)
+    assert "WARNING: saturated" in text and "queue/chat-tasks" in text
+    assert "exceeds chat-worker's capacity" in text

@@ -21,6 +21,7 @@ from typing import Annotated
 import typer
 
 from twin.cli import common
+from twin.sim.saturation import warning_lines as saturation_warning
 
 
 def _fmt_s(x: float) -> str:
@@ -44,24 +45,6 @@ def failure_rate(route) -> float:  # noqa: ANN001 - a RouteMetrics
         return sum(route.end_to_end_errors.values()) / route.end_to_end.count \
             if route.end_to_end.count else 0.0
     return sum(route.errors.values()) / route.completed if route.completed else 0.0
-
-
-def saturation_warning(result) -> list[str]:  # noqa: ANN001 - a Result
-    """Lines of the warning about unstable components (empty when none)."""
-    if not result.saturated:
-        return []
-    n = result.replications
-    lines = ["WARNING: saturated: the backlog grew through the run, so there is no steady "
-             "state and latency and backlog figures grow with run length."]
-    for s in result.saturated:
-        where = f" (in {s.replications} of {n} replications)" if n > 1 else ""
-        lines.append(f"  {s.component}: {s.evidence}{where}")
-    over = [s.component.split("/", 1)[1] for s in result.saturated
-            if s.component.startswith(("workload/", "pod/"))]
-    if over:
-        lines.append(f"This load exceeds {', '.join(over)}'s capacity: add replicas or "
-                     "concurrency, or lower the load, before reading the latencies above.")
-    return lines
 
 
 def _fmt_long(x: float) -> str:

@@ -315,7 +315,7 @@ def impact(obs: list[Trace], topo: Topology, scn: Any) -> dict:
         failing = [float((o.counters[f"{key}.failed"] > 0).sum() * o.interval)
                    if f"{key}.failed" in o.counters else 0.0 for o in obs]
         notes = []
-        for name, label in (("turns_incomplete", "accepted but never completed"),
+        for name, label in (("turns_incomplete", "accepted, then failed"),
                             ("events_lost", "SSE events lost"),
                             ("events_duplicated", "SSE events duplicated")):
             vals = [float(o.counters[f"{key}.{name}"].sum()) for o in obs if f"{key}.{name}" in o.counters]
@@ -344,5 +344,5 @@ def impact(obs: list[Trace], topo: Topology, scn: Any) -> dict:
         key = f"route/{r.name}.turns_incomplete"
         vals = [float(o.counters[key].sum()) for o in obs if key in o.counters]
         if vals and _mean(vals) > 0:
-            totals[f"{r.name} requests accepted but never completed"] = f"{_mean(vals):.1f}"
+            totals[f"{r.name} requests accepted, then failed"] = f"{_mean(vals):.1f}"
     return {"routes": routes, "totals": totals}

@@ -218,6 +218,13 @@ def _print_warnings(run: Run, console: Any) -> None:
             console.print(f"  {len(evs)} {name} from {sources} source{'s' if sources != 1 else ''}: "
                           f"[dim]{escape(str(evs[0].get('detail', '')))}[/]", soft_wrap=True,
                           highlight=False)
+    result = getattr(run.result, "result", None)
+    if getattr(result, "saturated", None):
+        from twin.sim.saturation import warning_lines
+
+        for line in warning_lines(result):
+            console.print(escape(line), style="bold yellow" if line.startswith("WARNING") else "",
+                          soft_wrap=True, highlight=False)
     stuck = pending_at_end(run.timeline)
     if stuck:
         n = sum(len(p) for p in stuck.values())

@@ -110,9 +110,12 @@ class SimBackend:
             rr, trace = run_replication(scenario, topology, seed, rep, step)
             runs.append(rr)
             traces.append(trace)
+        from twin.sim.saturation import consumers_of, saturation
+
         result = Result(topology=str(scenario.topology), scenario=scenario.name, seed=seed,
                         replications=replications, duration=scenario.duration,
-                        warmup=scenario.warmup, interval=bucket_for(scenario), runs=runs)
+                        warmup=scenario.warmup, interval=bucket_for(scenario), runs=runs,
+                        saturated=saturation(runs, consumers_of(topology)))
         return SimRun(result, traces)
 
 
@@ -308,7 +311,7 @@ class Recorder:
             self._count(f"{key}.requests", rt.latency.count)
             self._count(f"{key}.failed", sum(rt.errors.values()))
             if rt.asynchronous:
-                self._count(f"{key}.turns_incomplete", sum(rt.e2e_errors.values()))
+                self._count(f"{key}.turns_incomplete", rt.turns_failed)
             if name in self.emitting:
                 self._count(f"{key}.events_lost", rt.events_lost)
                 self._count(f"{key}.events_duplicated", rt.events_duplicated)

@@ -31,7 +31,7 @@ def run_replications(topology: Topology, loads: load.LoadInput = None, duration:
                      sets: Iterable[str] = ()) -> Result:
     """Independent replications (same seed, replication index 0..R-1) and their aggregate."""
     from twin.result.stats import aggregate
-    from twin.sim.saturation import saturation
+    from twin.sim.saturation import consumers_of, saturation
 
     resolved = load.resolve(topology, loads)
     warm = duration * 0.1 if warmup is None else warmup
@@ -44,14 +44,11 @@ def run_replications(topology: Topology, loads: load.LoadInput = None, duration:
             setup(sim)
         cb = (lambda f, r=r: progress(r, f)) if progress is not None else None
         runs.append(sim.run(cb))
-    consumers: dict[str, list[str]] = {}
-    for w in topology.workers:
-        consumers.setdefault(w.queue, []).append(w.name)
     return Result(
         topology=name, description=topology.description, seed=seed, replications=replications,
         duration=duration, warmup=warm, interval=iv or 0.0, loads=resolved.describe(),
         sets=list(sets), runs=runs, aggregate=aggregate(runs),
-        saturated=saturation(runs, consumers))
+        saturated=saturation(runs, consumers_of(topology)))
 
 
 def simulate(topology_path: str | Path, loads: load.LoadInput = None, duration: float = 600.0,

@@ -33,7 +33,7 @@ class Request:
     """One user request in flight: what the end-to-end measurement needs, nothing more."""
 
     __slots__ = ("route", "t0", "pending", "failed", "stream_pod", "synced", "last", "degraded",
-                 "closed")
+                 "accepted", "closed")
 
     def __init__(self, route: RouteRuntime, t0: float):
         self.route = route
@@ -42,6 +42,7 @@ class Request:
         self.failed: str | None = None
         self.stream_pod: Pod | None = None
         self.synced = False
+        self.accepted = False  # the synchronous part answered without error
         self.last = t0
         self.degraded = 0
         self.closed: simpy.Event | None = None  # fires when an asynchronous request ends
@@ -71,6 +72,7 @@ class RouteRuntime:
         self.errors: dict[str, int] = {}
         self.e2e_ok = 0
         self.e2e_errors: dict[str, int] = {}
+        self.turns_failed = 0  # accepted (the API answered), then failed in an asynchronous part
         self.degraded = 0
         self.iv_errors = 0
         self.events_lost = 0        # SSE events that never reached the user's stream
@@ -382,6 +384,7 @@ class Flows:
             if req.failed is None:
                 req.failed = err
         req.synced = True
+        req.accepted = err is None
         if rt.asynchronous and req.pending == 0:
             self.done(req)
 
@@ -396,6 +399,8 @@ class Flows:
             rt.e2e_ok += 1
         else:
             rt.e2e_errors[req.failed] = rt.e2e_errors.get(req.failed, 0) + 1
+            if req.accepted:
+                rt.turns_failed += 1
 
     def settle(self, req: Request, err: str | None) -> None:
         req.pending -= 1

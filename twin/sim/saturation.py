@@ -19,6 +19,7 @@ down is not flagged. Pure data in, pure data out: the engine's Result carries it
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from twin.result.model import ReplicationResult, Saturation
 
@@ -133,6 +134,14 @@ def replication_saturation(run: ReplicationResult,
     return out
 
 
+def consumers_of(topology: Any) -> dict[str, list[str]]:
+    """Queue name -> the workers consuming it: what a growing queue is blamed on."""
+    out: dict[str, list[str]] = {}
+    for w in topology.workers:
+        out.setdefault(w.queue, []).append(w.name)
+    return out
+
+
 def saturation(runs: Sequence[ReplicationResult],
                consumers: Mapping[str, Sequence[str]] | None = None) -> list[Saturation]:
     """Over replications: one entry per component flagged in any, with the evidence of the
@@ -147,3 +156,20 @@ def saturation(runs: Sequence[ReplicationResult],
     keys = sorted(first, key=lambda c: (order.get(c.split("/")[0], 9), c))
     return [first[k].model_copy(update={"replications": count[k]}) for k in keys]
 
+
+def warning_lines(result: Any) -> list[str]:
+    """Lines of the warning about unstable components (empty when none)."""
+    if not result.saturated:
+        return []
+    n = result.replications
+    lines = ["WARNING: saturated: the backlog grew through the run, so there is no steady "
+             "state and latency and backlog figures grow with run length."]
+    for s in result.saturated:
+        where = f" (in {s.replications} of {n} replications)" if n > 1 else ""
+        lines.append(f"  {s.component}: {s.evidence}{where}")
+    over = [s.component.split("/", 1)[1] for s in result.saturated
+            if s.component.startswith(("workload/", "pod/"))]
+    if over:
+        lines.append(f"This load exceeds {', '.join(over)}'s capacity: add replicas or "
+                     "concurrency, or lower the load, before reading its latencies.")
+    return lines
