@@ -222,7 +222,7 @@ def _print_warnings(run: Run, console: Any) -> None:
     if getattr(result, "saturated", None):
         from twin.sim.saturation import warning_lines
 
-        for line in warning_lines(result):
+        for line in warning_lines(result, faults=bool(run.scenario.timeline)):
             console.print(escape(line), style="bold yellow" if line.startswith("WARNING") else "",
                           soft_wrap=True, highlight=False)
     stuck = pending_at_end(run.timeline)

@@ -157,13 +157,18 @@ def saturation(runs: Sequence[ReplicationResult],
     return [first[k].model_copy(update={"replications": count[k]}) for k in keys]
 
 
-def warning_lines(result: Any) -> list[str]:
-    """Lines of the warning about unstable components (empty when none)."""
+def warning_lines(result: Any, faults: bool = False) -> list[str]:
+    """Lines of the warning about unstable components (empty when none); `faults`: the
+    run had a timeline, whose faults may be what made the backlog grow."""
     if not result.saturated:
         return []
     n = result.replications
     lines = ["WARNING: saturated: the backlog grew through the run, so there is no steady "
              "state and latency and backlog figures grow with run length."]
+    if faults:
+        lines = ["WARNING: saturated: a backlog grew through the run (the faults may be why): "
+                 "latency and backlog figures grow with run length, and a recovery check "
+                 "compares with a state that was not steady."]
     for s in result.saturated:
         where = f" (in {s.replications} of {n} replications)" if n > 1 else ""
         lines.append(f"  {s.component}: {s.evidence}{where}")
