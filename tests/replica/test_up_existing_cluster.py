@@ -49,3 +49,22 @@ def test_up_refuses_a_cluster_whose_eco2_namespaces_are_not_the_twins(tmp_path: 
         assert "Eco2 namespaces the twin does not manage (chat)" in text
         assert "dedicated cluster or vcluster" in text
         assert server.api.applies() == []  # nothing applied to someone else's cluster
+
+
+def test_up_with_a_bad_or_unreachable_kubeconfig_cannot_run(tmp_path: Path, no_kind) -> None:
+    import json
+    import socket
+
+    code, out = _invoke(["up", "-t", DEV, "--kubeconfig", str(tmp_path / "none")])
+    assert code == 3 and "cannot use kubeconfig" in out
+    with socket.socket() as s:  # a loopback port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    config = tmp_path / "kubeconfig"
+    config.write_text(json.dumps({
+        "apiVersion": "v1", "kind": "Config", "current-context": "x",
+        "clusters": [{"name": "x", "cluster": {"server": f"http://127.0.0.1:{port}"}}],
+        "users": [{"name": "x", "user": {"token": "t"}}],
+        "contexts": [{"name": "x", "context": {"cluster": "x", "user": "x"}}]}))
+    code, out = _invoke(["up", "-t", DEV, "--kubeconfig", str(config)])
+    assert code == 3 and "cannot reach the cluster" in " ".join(out.split())

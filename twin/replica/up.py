@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import urllib3
+
 from twin.model.topology import Topology
 from twin.render import Rendered, dump, render
 from twin.render.istio_fields import is_istio
@@ -98,10 +100,22 @@ def up(topo: Topology, kubeconfig: Path | None = None, context: str | None = Non
             kind.build_image(STANDIN_IMAGE, STANDIN_DIR)
             kind.load_image(name, STANDIN_IMAGE)
     report = UpReport(name, kubeconfig, context)
-    api = api_client(kubeconfig, context)
+    try:
+        api = api_client(kubeconfig, context)
+    except Exception as e:  # kubernetes.config.ConfigException, a missing or unreadable file
+        raise CannotRun(f"cannot use kubeconfig {kubeconfig}"
+                        f"{f' context {context}' if context else ''}: {e}",
+                        "check --kubeconfig/--context (`kubectl config get-contexts "
+                        "--kubeconfig FILE`)") from None
     if name is not None:
         wait_nodes(api, len(rendered.kind_config["nodes"]), timeout=node_timeout, progress=say)
-    guard_dedicated(api)
+    try:
+        guard_dedicated(api)
+    except urllib3.exceptions.HTTPError as e:  # refused, timed out: after the client's retries
+        raise CannotRun(f"cannot reach the cluster of {kubeconfig}"
+                        f"{f' context {context}' if context else ''}: "
+                        f"{getattr(e, 'reason', None) or e}",
+                        "is the cluster up, and is this the right kubeconfig?") from None
     objects = rendered.objects
     if with_istio:
         install_istio(kubeconfig, context, say)
