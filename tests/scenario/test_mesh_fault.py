@@ -70,3 +70,12 @@ def test_refused_requests_are_failed_not_accepted_then_failed(write_scenario) ->
     assert t.value("route/chat.turns_incomplete", "sum", 0, 70) < 0.05 * failed
     notes = run.impact["routes"]["chat"]["notes"]
     assert "accepted, then failed" not in notes or float(notes.split()[0]) < 0.05 * failed
+
+
+def test_fault_removed_counts_the_calls_that_met_it(write_scenario) -> None:
+    run = execute(loader.load(write_scenario(BODY.format(extra="subset: v2, for: 50s")), ()))
+    (ev,) = [e for e in run.timeline if e["event"] == "FaultRemoved"]
+    calls = int(ev["detail"].split()[0])
+    chats = run.observations[0].value("route/chat.requests", "sum", 10, 60)
+    assert ev["detail"].endswith("calls to subset v2 met it during the fault")
+    assert _within_binomial(calls / chats, 0.10, chats)  # v2's share, not every chat-api call

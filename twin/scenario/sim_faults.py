@@ -154,13 +154,12 @@ def _mesh_fault(sim: Any, a: Action, topo: Topology, later: Later) -> None:
                                 if a.abort_status else "",
                                 f"of the tries to subset {a.subset}" if a.subset else "") if x)
     sim.emit(sim.env.now, f"service/{service}", "FaultInjected", what)
-    tries = sum(r.attempts for r in routes)
-
     def end() -> None:
         for r, f in previous:
             r.fault = f
+        to = f" to subset {a.subset}" if a.subset else ""
         sim.emit(sim.env.now, f"service/{service}", "FaultRemoved",
-                 f"{sum(r.attempts for r in routes) - tries} tries reached it during the fault")
+                 f"{fault.calls} calls{to} met it during the fault")
 
     later(end)
 

@@ -106,6 +106,8 @@ class CallPlan(Plan):
                 if backend.subset != fault.subset:
                     fault = None
         if fault is not None:
+            if hasattr(fault, "calls"):
+                fault.calls += 1
             if fault.delay and flows.draw() * 100 < fault.delay_percent:
                 yield env.timeout(fault.delay)
             if fault.abort_status and flows.draw() * 100 < fault.abort_percent:

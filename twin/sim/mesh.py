@@ -97,7 +97,7 @@ class Host:
                     b.endpoints.append(pod)
 
 
-@dataclass(frozen=True)
+@dataclass
 class InjectedFault:
     """A scenario's fault injection on the routes to a service, as Istio's
     HTTPFaultInjection does it; `subset` narrows it to the tries bound for one subset
@@ -108,6 +108,7 @@ class InjectedFault:
     abort_status: int | None = None
     abort_percent: float = 100.0
     subset: str | None = None
+    calls: int = 0  # calls that met it (its subset's share, when it has one)
 
 
 class Backend:
