@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -26,8 +27,15 @@ def shipped(relative: str) -> Path:
 DEFAULT_TOPOLOGY = shipped("topologies/eco2-prod.yaml")
 DEV_TOPOLOGY = shipped("topologies/eco2-dev.yaml")
 
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+def _width(stream: object) -> int | None:
+    """A terminal's own width; 120 columns into a file, a pipe or a CI log (Rich's 80
+    folds check names and timelines there), unless COLUMNS says otherwise."""
+    tty = getattr(stream, "isatty", lambda: False)()
+    return None if tty or "COLUMNS" in os.environ else 120
+
+
+out = Console(highlight=False, width=_width(sys.stdout))
+err = Console(stderr=True, highlight=False, width=_width(sys.stderr))
 
 
 class Exit(Exception):
