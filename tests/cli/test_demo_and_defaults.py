@@ -74,10 +74,13 @@ def test_status_and_domain_read_whole_at_80_columns(tmp_path: Path) -> None:
     assert "chat-api: replicas 4 (v1 3, v2 1)" in chat  # one Deployment per version
 
 
-def test_output_into_a_pipe_is_120_columns_unless_columns_says(tmp_path: Path) -> None:
+def test_output_into_a_pipe_is_120_columns_unless_columns_says() -> None:
     """A CI log is no terminal: Rich's 80 columns would fold check names there."""
     env = {k: v for k, v in __import__("os").environ.items() if k != "COLUMNS"}
-    proc = subprocess.run([sys.executable, "-m", "twin.cli", "status"], capture_output=True,
-                          text=True, timeout=120, env=env, cwd=ROOT)
-    widths = [len(x) for x in proc.stdout.splitlines()]
-    assert 80 < max(widths) <= 120
+    code = "from twin.cli import common; print(common.out.width, common.err.width)"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, env=env, cwd=ROOT)
+    assert proc.stdout.split() == ["120", "120"], proc.stderr
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, env={**env, "COLUMNS": "90"}, cwd=ROOT)
+    assert proc.stdout.split() == ["90", "90"], proc.stderr
