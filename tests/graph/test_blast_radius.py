@@ -91,7 +91,7 @@ def test_chat_call_path(prod: Topology) -> None:
     path = deps.call_path(prod, "chat")
     lines = deps.render_path(path)
     text = "\n".join(lines)
-    assert lines[0].startswith("route/chat") and "asynchronous" in lines[0]
+    assert lines[0].startswith("route/chat (async)") and not path.sync  # json says so too
     assert "chat-api v1 90%, chat-api v2 10%" in text
     flat = []
 

@@ -91,8 +91,8 @@ def call_path(topo: Topology, route: Route | str) -> Hop:
     if r is None:
         resolve(topo, f"route/{route}")  # raises with the candidates
         raise AssertionError
-    root = Hop(key("route", r.name), "route", note=f"{format_rate(r.rate)}"
-               + (", asynchronous" if r.asynchronous else ""))
+    root = Hop(key("route", r.name), "route", sync=not r.asynchronous,  # `(async)` in text
+               note=format_rate(r.rate))
     gw = Hop(key("gateway", topo.mesh.gateway.name) if topo.mesh else key("route", r.name),
              "enter", note=_entry_note(topo, r))
     root.children.append(gw)
