@@ -43,3 +43,5 @@ def test_events_reach_open_streams_when_the_gateway_has_no_free_slot(write_scena
     chat = run.result.result.runs[0].routes["chat"]
     assert chat.end_to_end_ok > 0.9 * chat.arrivals
     assert chat.end_to_end_open < 10
+    # the held stream slots are the gateway's work: it is near full, not idle
+    assert run.result.result.runs[0].workloads["sse-gateway"].utilisation > 0.8

@@ -71,7 +71,7 @@ class Pod:
         "sojourn", "wait", "cpu_seconds", "consecutive_5xx", "ejected", "ejections", "pools",
         "unacked", "buffer", "running", "prefetch_limit", "errors", "created", "ready_at",
         "incarnation", "cpu_share", "sample", "error_rate", "error_cause", "draw", "version",
-        "restarts", "backoff", "started", "listening", "lag",
+        "restarts", "backoff", "started", "listening", "lag", "held",
     )
 
     def __init__(self, name: str, workload: str, kind: str, labels: dict[str, str],
@@ -121,6 +121,7 @@ class Pod:
         self.error_cause = "5xx"
         self.draw: Callable[[], float] = lambda: 1.0
         self.lag = 0.0  # seconds every request here waits on top of its work (service-slow)
+        self.held = Level()  # slots held by open SSE streams (not requests: no visit, no sojourn)
         self.version = labels.get("version", "")
 
     def __repr__(self) -> str:
@@ -128,6 +129,7 @@ class Pod:
 
     def reset_meters(self, now: float) -> None:
         self.inside.reset(now)
+        self.held.reset(now)
         self.visits = 0
         self.sojourn = 0.0
         self.wait.reset()

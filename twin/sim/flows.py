@@ -514,12 +514,15 @@ class Flows:
             if not (yield ev):
                 return
         incarnation = pod.incarnation
+        held = pod.held
         self.streams_open.move(env.now, 1)
+        held.move(env.now, 1)
         if closed is None or closed.triggered:
             yield env.timeout(duration) if closed is None else closed
         else:
             yield env.timeout(duration) | closed
         self.streams_open.move(env.now, -1)
+        held.move(env.now, -1)
         if pod.incarnation == incarnation:
             if pod.waiting:
                 pod.waiting.popleft().succeed(True)

@@ -108,7 +108,7 @@ def _pod_metrics(pod, now: float, span: float, cap: int, cpu_cores: float) -> Po
     visits = pod.visits
     inside = pod.inside.mean(now)
     # busy slots = L - Lq, with Lq = (total wait) / span by Little's law on the queue
-    busy = max(0.0, inside - pod.wait.total / span)
+    busy = max(0.0, inside - pod.wait.total / span) + pod.held.mean(now)  # and open streams
     return PodMetrics(
         workload=pod.workload, kind=pod.kind,
         version=pod.version if pod.kind in ("service", "worker") else "",
