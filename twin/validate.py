@@ -133,7 +133,7 @@ def build_all(doc: Document, model: type[BaseModel]) -> tuple[Any | None, list[P
 
     data = copy.deepcopy(doc.data)
     doc.live = data
-    problems: list[Problem] = []
+    problems: list[Problem] = list(doc.set_problems)
     pruned: set[tuple] = set()
     bad: set[tuple] = set()  # real paths of invalid values already reported and cut
     for _ in range(8):

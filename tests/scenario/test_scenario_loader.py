@@ -127,3 +127,22 @@ def test_timeline_items_are_named_by_their_id_in_sets(write_scenario) -> None:
     assert loader.load(path, ["scenario.timeline.crash.at=30s"]).scenario.timeline[0].at == 30.0
     with pytest.raises(ModelError, match="no item named 'crsh' \\(have: crash\\)"):
         loader.load(path, ["scenario.timeline.crsh.at=30s"])
+
+
+def test_every_bad_set_is_named_in_one_pass(write_scenario) -> None:
+    """A --set that names nothing no longer hides the others, nor the values' own errors."""
+    path = write_scenario("""\
+        name: sets
+        duration: 2m
+        timeline:
+          - {id: crash, at: 60s, action: redis-master-crash}
+        """)
+    with pytest.raises(ModelError) as e:
+        loader.load(path, ["scenario.timeline.crsh.at=30s", "scenario.replications=abc",
+                           "services.chat-apii.replicas=3", "stores.redis.sentinel.down_aftr=5s",
+                           "services.chat-api.replicas=two"])
+    found = sorted(p.file for p in e.value.problems)
+    assert found == sorted(["--set scenario.timeline.crsh.at=30s", "--set scenario.replications=abc",
+                            "--set services.chat-apii.replicas=3",
+                            "--set stores.redis.sentinel.down_aftr=5s",
+                            "--set services.chat-api.replicas=two"])

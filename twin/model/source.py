@@ -53,6 +53,7 @@ class Document:
     stand_ins: set[tuple] = field(default_factory=set)  # paths given a stand-in after their error
     live: Any = None  # the copy being validated, with items cut out after their errors
     shifts: list[tuple[tuple, int]] = field(default_factory=list)  # (list path, index) cut, in order
+    set_problems: list[Problem] = field(default_factory=list)  # --set paths that named nothing
 
     def locate(self, loc: tuple) -> tuple[Pos, str]:
         """Position and dotted, name-keyed field path of a pydantic-style location."""
@@ -263,10 +264,13 @@ def load_document(path: str | Path, kinds: tuple[str, ...] = ("Topology", "Scena
 def document(path: str | Path, kinds: tuple[str, ...] = ("Topology", "Scenario", "Sweep"),
              overrides: list[tuple[str, Any, Pos]] = ()) -> Document:
     kind, node, files = load_document(path, kinds)
-    if overrides:
-        node = apply_overrides(node, overrides)
+    problems: list[Problem] = []
+    if overrides:  # a --set that names nothing is reported with the file's own problems
+        node = apply_overrides(node, overrides, problems)
     data, positions = flatten(node)
-    return Document(kind, data, positions, str(path), files)
+    doc = Document(kind, data, positions, str(path), files)
+    doc.set_problems = problems
+    return doc
 
 
 # --------------------------------------------------------------- overrides
@@ -295,16 +299,20 @@ def _to_node(value: Any, pos: Pos) -> Node:
     return Node(value, pos)
 
 
-def apply_overrides(root: Node, overrides: list[tuple[str, Any, Pos]]) -> Node:
-    """Change values by dotted path; list items are addressed by name (or index)."""
-    problems = []
+def apply_overrides(root: Node, overrides: list[tuple[str, Any, Pos]],
+                    collect: list[Problem] | None = None) -> Node:
+    """Change values by dotted path; list items are addressed by name (or index).
+    Overrides that name nothing raise ModelError, or go into `collect` when given."""
+    problems: list[Problem] = []
     for path, value, pos in overrides:
         try:
             _set(root, path.split("."), _to_node(value, pos), pos)
         except KeyError as e:
             problems.append(Problem(pos.file, pos.line, pos.column, path, str(e.args[0])))
-    if problems:
+    if problems and collect is None:
         raise ModelError(problems)
+    if collect is not None:
+        collect.extend(problems)
     return root
 
 
