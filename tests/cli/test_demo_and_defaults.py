@@ -84,3 +84,14 @@ def test_output_into_a_pipe_is_120_columns_unless_columns_says() -> None:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=60, env={**env, "COLUMNS": "90"}, cwd=ROOT)
     assert proc.stdout.split() == ["90", "90"], proc.stderr
+
+
+def test_twin_sim_names_every_bad_option_at_once(tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "twin.cli", "sim", "--duration", "5min",
+                           "--load", "chta=3/s", "--load", "chat=lots", "--out", str(tmp_path / "o")],
+                          capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert proc.returncode == 2
+    err = " ".join(proc.stderr.split())
+    for words in ("--duration 5min", "'lots' is not a rate", "no route named 'chta'", "3 problems found"):
+        assert words in err, words
+    assert not (tmp_path / "o").exists()

@@ -226,26 +226,29 @@ def register(app: typer.Typer) -> None:
         from twin.sim.load import resolve
         from twin.validate import load_topology
 
+        problems: list[Problem] = []  # every bad option, file and --set at once
+
         def seconds(opt: str, value: str | None) -> float | None:
             if value is None:
                 return None
             try:
                 return parse_duration(value)
             except ValueError as e:
-                raise common.bad_input(ModelError([Problem(f"--{opt} {value}", 0, 0, opt, str(e))])) from None
+                problems.append(Problem(f"--{opt} {value}", 0, 0, opt, str(e)))
+                return None
 
+        dur = seconds("duration", duration)
+        warm = seconds("warmup", warmup)
+        iv = seconds("interval", interval)
+        common.warn_sets(set_)
+        topo = loads = None
         try:
-            dur = seconds("duration", duration) or 0.0
-            warm = seconds("warmup", warmup)
-            iv = seconds("interval", interval)
-            common.warn_sets(set_)
             topo = load_topology(topology, sets=set_ or ())
             loads = resolve(topo, list(load or []))
         except ModelError as e:
-            raise typer.Exit(common.bad_input(e).code) from None
-        except common.Exit as e:
-            raise typer.Exit(e.code) from None
-        problems = window_problems(dur, warm, iv, duration, warmup, interval)
+            problems += e.problems
+        if dur is not None:
+            problems += window_problems(dur, warm, iv, duration, warmup, interval)
         if problems:
             raise typer.Exit(common.bad_input(ModelError(problems)).code)
 

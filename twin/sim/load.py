@@ -98,14 +98,18 @@ def resolve(topology, loads: LoadInput = None) -> Loads:
     if isinstance(loads, Loads):
         return loads
     given: dict = {}
+    problems: list[Problem] = []
     if isinstance(loads, list | tuple):
         for text in loads:
-            given.update(parse_load(text))
+            try:
+                given.update(parse_load(text))
+            except ModelError as e:  # every --load's problem at once
+                problems += e.problems
     elif loads:
         given = dict(loads)
     names = [r.name for r in topology.routes]
-    problems = [Problem(f"--load {k}", 0, 0, k, f"no route named {k!r} (routes: {', '.join(names)})")
-                for k in given if k not in names]
+    problems += [Problem(f"--load {k}", 0, 0, k, f"no route named {k!r} (routes: {', '.join(names)})")
+                 for k in given if k not in names]
     if problems:
         raise ModelError(problems)
     out = Loads()
