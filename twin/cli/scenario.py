@@ -56,11 +56,11 @@ def register(app: typer.Typer) -> None:
         from twin.scenario import loader, report
         from twin.scenario.runner import BackendMissing, backend_names, execute, get_backend
 
+        loaded, problems = [], []  # every bad option and file at once
         if format_ not in ("table", "json"):
-            raise common.bad_input(ModelError([_problem("--format", "must be table or json")]))
+            problems.append(_problem("--format", "must be table or json"))
         if events not in ("related", "all"):
-            raise common.bad_input(ModelError([_problem("--events", "must be related or all")]))
-        loaded, problems = [], []
+            problems.append(_problem("--events", "must be related or all"))
         common.warn_sets(set_, scenario=True)
         if backend not in backend_names():  # a typo is bad input (2), not a backend that cannot run (3)
             problems.append(_problem("--backend", f"no backend named {backend!r}; the backends are "
