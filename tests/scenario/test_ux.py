@@ -309,6 +309,7 @@ def test_latency_bounds_read_in_the_unit_of_the_observed_value(metric: str, stat
         body["stat"] = stat
     what, bound, unit = describe(Check.model_validate(body))
     assert unit == "s" and bound == "<= 100ms"
+    assert "p99 p99" not in what and what.startswith(f"{metric} p99" if stat else f"{metric} after")
 
 
 def test_impact_without_routes_prints_its_totals_and_no_empty_table(crash_run) -> None:

@@ -168,7 +168,9 @@ def describe(check: Check, scn: Scenario | None = None) -> tuple[str, str, str]:
     if check.metric is not None:
         seconds = check.metric.rsplit(".", 1)[-1] in (
             "latency", "p50", "p95", "p99", "unavailable", "downtime")
-        return (f"{check.metric} {check.statistic} {_window_text(check)}",
+        alias = check.metric.rsplit(".", 1)[-1] in ("p50", "p95", "p99")  # route/chat.p99
+        stat = "" if alias else f" {check.statistic}"
+        return (f"{check.metric}{stat} {_window_text(check)}",
                 _bound_s(check) if seconds else check.bound_text(), "s" if seconds else "")
     after = check.after or "the last fault"
     fault = None if scn is None else (scn.fault(check.after) if check.after else (
