@@ -73,25 +73,31 @@ STAND_INS = (1, 1_000_000, "1s", "1", 1.0, "x", True, [], {})
 large one for a duration that a warm-up or a fault's time must stay under."""
 
 
+def _error_paths(model: type[BaseModel], data: Any) -> set[tuple]:
+    """Where the data fails validation now, as paths in the data (() for the whole file)."""
+    from twin.model.source import _real_path
+
+    try:
+        model.model_validate(data)
+        return set()
+    except ValidationError as e:
+        return {_real_path(data, tuple(err["loc"])) for err in e.errors()}
+
+
+def _parent(data: Any, path: tuple) -> Any:
+    for part in path[:-1]:
+        data = data[part]
+    return data
+
+
 def _stand_in(model: type[BaseModel], data: Any, path: tuple) -> bool:
     """Put the first of STAND_INS that the field takes at `path` without a new error
     anywhere else; False (and the field left out) if none does."""
-    from twin.model.source import _real_path
-
-    def errors() -> set[tuple]:
-        try:
-            model.model_validate(data)
-            return set()
-        except ValidationError as e:
-            return {_real_path(data, tuple(err["loc"])) for err in e.errors()}
-
-    parent = data
-    for part in path[:-1]:
-        parent = parent[part]
-    before = errors() - {path}
+    parent = _parent(data, path)
+    before = _error_paths(model, data) - {path}
     for value in STAND_INS:
         parent[path[-1]] = value
-        if errors() <= before:
+        if _error_paths(model, data) <= before:
             return True
     del parent[path[-1]]
     return False
@@ -99,21 +105,13 @@ def _stand_in(model: type[BaseModel], data: Any, path: tuple) -> bool:
 
 def _restand(model: type[BaseModel], data: Any, paths: set[tuple]) -> bool:
     """Another stand-in at one of `paths` that clears a whole-file error (location ())."""
-    from twin.model.source import _real_path
-
     for path in sorted(paths, key=str):
-        parent = data
-        for part in path[:-1]:
-            parent = parent[part]
+        parent = _parent(data, path)
         first = parent[path[-1]]
         for value in STAND_INS:
             parent[path[-1]] = value
-            try:
-                model.model_validate(data)
+            if () not in _error_paths(model, data):
                 return True
-            except ValidationError as e:
-                if all(_real_path(data, tuple(err["loc"])) for err in e.errors()):
-                    return True
         parent[path[-1]] = first
     return False
 

@@ -136,20 +136,28 @@ def test_cordon_drain_and_scale(cluster, api) -> None:
     assert cluster.api.get("apps", "Deployment", "chat", "chat-api-v1")["spec"]["replicas"] == 3
 
 
-def test_kind_backend_drains_with_evictions_retrying_a_pdb_429_then_uncordons(
-        cluster, tmp_path, monkeypatch) -> None:
-    """A scenario's `drain` on the kind backend: cordon, evictions through the
-    Eviction subresource (a PDB's 429 retried), uncordon when its `for` ends."""
+@pytest.fixture
+def replica(cluster, tmp_path, monkeypatch):
+    """The fake API server as the twin's own replica, with quick drain retries; the
+    gateway taken as answering (these tests are about drains, not load)."""
     from twin.replica import kind, kind_backend
-    from twin.scenario.model import Scenario
 
     monkeypatch.setenv("TWIN_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.setattr(kind_backend, "DRAIN_RETRY", 0.05)
-    monkeypatch.setattr(kind_backend, "gateway_answers", lambda port: True)  # drains, not load
+    monkeypatch.setattr(kind_backend, "gateway_answers", lambda port: True)
     config = kind.kubeconfig_path("twin-eco2-dev")
     config.parent.mkdir(parents=True)
     cluster.kubeconfig(config, context="kind-twin-eco2-dev")
-    cluster.api.evict_refusals = 1
+    return cluster
+
+
+def test_kind_backend_drains_with_evictions_retrying_a_pdb_429_then_uncordons(replica) -> None:
+    """A scenario's `drain` on the kind backend: cordon, evictions through the
+    Eviction subresource (a PDB's 429 retried), uncordon when its `for` ends."""
+    from twin.replica import kind_backend
+    from twin.scenario.model import Scenario
+
+    replica.api.evict_refusals = 1
     scn = Scenario.model_validate({
         "apiVersion": "twin.eco2/v1", "kind": "Scenario", "name": "drain", "duration": "1.5s",
         "load": {"scale": 0.01},
@@ -160,14 +168,14 @@ def test_kind_backend_drains_with_evictions_retrying_a_pdb_429_then_uncordons(
     assert events == [("Drained", "node/k8s-worker-1"), ("Uncordoned", "node/k8s-worker-1")]
     assert run.result.runs[0].events[0].detail == "3 pod(s) evicted"
     assert 0.8 <= run.result.runs[0].events[1].time <= 1.5
-    posts = [r.path for r in cluster.api.requests if r.method == "POST"]
+    posts = [r.path for r in replica.api.requests if r.method == "POST"]
     assert all(p.endswith("/eviction") for p in posts)
     assert posts.count("/api/v1/namespaces/chat/pods/chat-api-v1-abc/eviction") == 2   # 429, then evicted
     assert not any("kindnet" in p for p in posts)                                    # DaemonSet pods stay
-    patches = [r.body for r in cluster.api.requests if r.method == "PATCH" and r.path.endswith(
+    patches = [r.body for r in replica.api.requests if r.method == "PATCH" and r.path.endswith(
         "/nodes/twin-eco2-dev-worker")]
     assert patches == [{"spec": {"unschedulable": True}}, {"spec": {"unschedulable": False}}]
-    assert cluster.api.get("", "Node", "", "twin-eco2-dev-worker")["spec"]["unschedulable"] is False
+    assert replica.api.get("", "Node", "", "twin-eco2-dev-worker")["spec"]["unschedulable"] is False
 
 
 def _kubelet(forbidden_open: bool, allowed_open: bool = True):  # noqa: ANN202 - a FakeAPI hook
@@ -222,17 +230,11 @@ def test_network_policy_probe_accepted_warns_the_cni_does_not_enforce(fake, api)
     assert not [r for r in fake.api.requests[n:] if r.method == "POST"]
 
 
-def test_a_drain_blocked_by_a_pdb_does_not_hold_up_the_timeline(cluster, tmp_path, monkeypatch) -> None:
-    from twin.replica import kind, kind_backend
+def test_a_drain_blocked_by_a_pdb_does_not_hold_up_the_timeline(replica) -> None:
+    from twin.replica import kind_backend
     from twin.scenario.model import Scenario
 
-    monkeypatch.setenv("TWIN_STATE_DIR", str(tmp_path / "state"))
-    monkeypatch.setattr(kind_backend, "DRAIN_RETRY", 0.05)
-    monkeypatch.setattr(kind_backend, "gateway_answers", lambda port: True)  # drains, not load
-    config = kind.kubeconfig_path("twin-eco2-dev")
-    config.parent.mkdir(parents=True)
-    cluster.kubeconfig(config, context="kind-twin-eco2-dev")
-    cluster.api.evict_refusals = 10**6                       # minAvailable = replicas: always 429
+    replica.api.evict_refusals = 10**6                       # minAvailable = replicas: always 429
     scn = Scenario.model_validate({
         "apiVersion": "twin.eco2/v1", "kind": "Scenario", "name": "drain-pdb", "duration": "1.2s",
         "load": {"scale": 0.01},
@@ -244,7 +246,7 @@ def test_a_drain_blocked_by_a_pdb_does_not_hold_up_the_timeline(cluster, tmp_pat
     assert set(events) == {"FaultFailed", "Killed", "Uncordoned"}
     assert "still blocked by disruption budgets" in events["FaultFailed"].detail
     assert events["Killed"].time < 0.6                       # the kill did not wait for the drain
-    assert cluster.api.get("", "Node", "", "twin-eco2-dev-worker")["spec"]["unschedulable"] is False
+    assert replica.api.get("", "Node", "", "twin-eco2-dev-worker")["spec"]["unschedulable"] is False
 
 
 def test_kind_backend_without_a_gateway_applies_faults_and_observes_no_route(

@@ -17,27 +17,14 @@ import time
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from twin.model.topology import Topology
 from twin.render.kind_config import cluster_name
 from twin.replica import faults, kind
-
-
-@dataclass
-class KindRun:
-    """What this backend returns: the Result and one Trace per replication."""
-
-    result: Any
-    trace_list: list[Any] = field(default_factory=list)
-
-    def traces(self) -> list[Any]:
-        return self.trace_list
-
-    def to_json(self) -> dict:
-        return self.result.model_dump(mode="json")
+from twin.scenario.runner import BackendRun
 
 
 @dataclass
@@ -193,7 +180,7 @@ class KindBackend:
     def __init__(self, topology: Topology | None = None):
         self._checked = topology
 
-    def run(self, scenario: Any, topology: Topology, seed: int, replications: int, progress: Any) -> KindRun:
+    def run(self, scenario: Any, topology: Topology, seed: int, replications: int, progress: Any) -> BackendRun:
         from twin.result.model import Event, ReplicationResult, Result, RouteMetrics, Summary
         from twin.scenario.runner import BackendMissing
         from twin.scenario.sim_backend import bucket_for
@@ -217,14 +204,13 @@ class KindBackend:
             timers: list[threading.Thread] = []
             t0 = time.monotonic()
             driver = Driver(base, topology, scenario, seed + rep, t0)
-            if gateway:
-                thread = threading.Thread(target=driver.run, args=(scenario.duration,), daemon=True)
-            else:  # no load to drive: the faults still happen, route checks are not applicable
+            if not gateway:  # no load to drive: the faults still happen, route checks n/a
                 events.append({"t": 0.0, "source": "gateway/" + topology.mesh.gateway.name,
                                "event": "NotApplied",
                                "detail": f"nothing answers at 127.0.0.1:{port} (Istio left out at "
                                          "`twin up`?): no load driven, route metrics not observed"})
-                thread = threading.Thread(target=time.sleep, args=(scenario.duration,), daemon=True)
+            thread = threading.Thread(target=driver.run if gateway else time.sleep,
+                                      args=(scenario.duration,), daemon=True)
             thread.start()
             for action in sorted(scenario.timeline, key=lambda a: a.at):
                 delay = t0 + action.at - time.monotonic()
@@ -259,7 +245,7 @@ class KindBackend:
         result = Result(backend="kind", topology=name, scenario=scenario.name, seed=seed,
                         replications=replications, duration=scenario.duration, warmup=scenario.warmup,
                         interval=interval, runs=runs)
-        return KindRun(result, trace_list)
+        return BackendRun(result, trace_list)
 
 
 def gateway_answers(port: int, timeout: float = 2.0) -> bool:

@@ -16,32 +16,17 @@ from __future__ import annotations
 import math
 import threading
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 from twin.model.topology import Redis, Topology
 from twin.replica import redis_drill
-from twin.scenario.runner import BackendMissing
+from twin.scenario.runner import BackendMissing, BackendRun
 
 APPLIED = ("redis-master-crash", "redis-restart-empty", "sentinel-down")
 WRITERS = 4  # client threads writing through Sentinel
 WRITE_EVERY = 0.02  # s between one writer's writes
 CLIENT_TIMEOUT = 0.5  # s, socket and connect timeout of the writers' connections
 KEY = "twin:acknowledged"
-
-
-@dataclass
-class LocalRun:
-    """What this backend returns: the Result and one Trace per replication."""
-
-    result: Any
-    trace_list: list[Any] = field(default_factory=list)
-
-    def traces(self) -> list[Any]:
-        return self.trace_list
-
-    def to_json(self) -> dict:
-        return self.result.model_dump(mode="json")
 
 
 class Writers:
@@ -127,7 +112,7 @@ class LocalBackend:
     """The run takes the scenario's duration on the wall clock (per replication): nothing is simulated."""
 
     def run(self, scenario: Any, topology: Topology, seed: int, replications: int,
-            progress: Any) -> LocalRun:
+            progress: Any) -> BackendRun:
         from twin.result.model import Result
         from twin.scenario.sim_backend import bucket_for
 
@@ -143,7 +128,7 @@ class LocalBackend:
         result = Result(backend="local", topology=str(scenario.topology), scenario=scenario.name,
                         seed=seed, replications=replications, duration=scenario.duration,
                         warmup=scenario.warmup, interval=bucket_for(scenario), runs=runs)
-        return LocalRun(result, traces)
+        return BackendRun(result, traces)
 
     def replication(self, scn: Any, store: Redis, seed: int, rep: int, interval: float,
                     progress: Any) -> tuple[Any, Any]:
@@ -293,4 +278,4 @@ def backend() -> LocalBackend:
     return LocalBackend()
 
 
-__all__ = ["LocalBackend", "LocalRun", "backend", "failing_per_bucket", "failing_seconds", "failing_spans"]
+__all__ = ["LocalBackend", "backend", "failing_per_bucket", "failing_seconds", "failing_spans"]

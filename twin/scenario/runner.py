@@ -34,6 +34,20 @@ class Backend(Protocol):
             progress: Progress) -> Any: ...
 
 
+@dataclass
+class BackendRun:
+    """What a backend returns: the Result and one Trace per replication."""
+
+    result: Any
+    trace_list: list[Any] = field(default_factory=list)
+
+    def traces(self) -> list[Any]:
+        return self.trace_list
+
+    def to_json(self) -> dict:
+        return self.result.model_dump(mode="json")
+
+
 class BackendMissing(Exception):
     """A backend that cannot run here: what is missing and how to get it."""
 

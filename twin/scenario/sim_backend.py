@@ -11,7 +11,7 @@ per-replication metrics; the traces feed the checks.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -19,17 +19,11 @@ import numpy as np
 from twin.model.topology import Topology
 from twin.scenario.metrics import Trace
 from twin.scenario.model import Action, Scenario
+from twin.scenario.runner import BackendRun
 
 
-@dataclass
-class SimRun:
-    """What the sim backend returns: the Result and one Trace per replication."""
-
-    result: Any
-    trace_list: list[Trace] = field(default_factory=list)
-
-    def traces(self) -> list[Trace]:
-        return self.trace_list
+class SimRun(BackendRun):
+    """The simulator's run: its result.json leaves out what the report carries instead."""
 
     def to_json(self) -> dict:
         data = self.result.model_dump(mode="json")

@@ -100,14 +100,12 @@ class CallPlan(Plan):
         route: MeshRoute = self.route
         fault = route.fault
         backend = None
+        if fault is not None and fault.subset is not None:  # only the tries bound for it
+            backend = route.choose()
+            if backend.subset != fault.subset:
+                fault = None
         if fault is not None:
-            if getattr(fault, "subset", None) is not None:  # only the tries bound for it
-                backend = route.choose()
-                if backend.subset != fault.subset:
-                    fault = None
-        if fault is not None:
-            if hasattr(fault, "calls"):
-                fault.calls += 1
+            fault.calls += 1
             if fault.delay and flows.draw() * 100 < fault.delay_percent:
                 yield env.timeout(fault.delay)
             if fault.abort_status and flows.draw() * 100 < fault.abort_percent:

@@ -99,9 +99,9 @@ class Host:
 
 @dataclass
 class InjectedFault:
-    """A scenario's fault injection on the routes to a service, as Istio's
-    HTTPFaultInjection does it; `subset` narrows it to the tries bound for one subset
-    (a route rule whose destination is that subset, e.g. the canary's v2)."""
+    """Fault injection on a route, as Istio's HTTPFaultInjection does it: the topology's
+    own, or a scenario's; `subset` narrows it to the tries bound for one subset (a route
+    rule whose destination is that subset, e.g. the canary's v2)."""
 
     delay: float | None = None
     delay_percent: float = 100.0
@@ -273,8 +273,9 @@ class Mesh:
     def _resolve(self, name: str, http: HTTPRoute) -> MeshRoute:
         backends = [(self.backend(d.host, d.subset), d.weight) for d in http.route]
         retries = http.retries if http.retries is not None else self.model.default_retries
+        fault = InjectedFault(**http.fault.model_dump()) if http.fault is not None else None
         return MeshRoute(name, backends, uniform(self.streams(f"{name}/split")), http.timeout, retries,
-                         http.fault)
+                         fault)
 
     def internal(self, service: str) -> MeshRoute:
         """A call from inside the mesh: a mesh-bound VirtualService for the host, or the
