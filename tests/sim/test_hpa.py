@@ -204,8 +204,9 @@ def test_on_the_core_pods_settles_and_leaves_pending_pods():
     """The HPA on a core Deployment: CPU from the pods' meters, Pending pods past the pool."""
     from twin.graph.placement import Node
     from twin.model.topology import Placement
-    from twin.sim.cluster import Cluster, Deployment, Pod
+    from twin.sim.cluster import Cluster, Deployment
     from twin.sim.hpa import attach
+    from twin.sim.pod import Pod
 
     env = simpy.Environment()
     events: list = []
@@ -224,7 +225,7 @@ def test_on_the_core_pods_settles_and_leaves_pending_pods():
         while True:
             ready = dep.ready
             for p in ready:
-                p.cpu_seconds += demand[0] / len(ready) * 1.0
+                p.meters.cpu_seconds += demand[0] / len(ready) * 1.0
             yield env.timeout(1.0)
 
     env.process(burn())

@@ -13,12 +13,13 @@ import simpy
 from twin.graph.placement import Node
 from twin.model.topology import PDB, Placement, Taint, Toleration
 from twin.model.topology import Cluster as ClusterModel
-from twin.sim.cluster import Cluster, Deployment, Pod
+from twin.sim.cluster import Cluster, Deployment
 from twin.sim.node_lifecycle import (
     KUBELET_STATUS_PERIOD,
     NODE_MONITOR_PERIOD,
     NodeLifecycleController,
 )
+from twin.sim.pod import Pod
 from twin.sim.rng import Streams
 
 APP = Taint(key="workload-type", value="api", effect="NoSchedule")

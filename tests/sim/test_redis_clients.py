@@ -121,7 +121,7 @@ def test_every_pool_reconnecting_after_a_failover_is_work_on_the_new_master(prod
     start = sim.env.now
     for p in clients:
         assert rc.writable(p.name)
-    pool = sum(p.pools["redis"][0] for p in clients)
+    pool = sum(p.pools["redis"].capacity for p in clients)
     assert rc.connections_opened == pool
     assert rc.sentinel_queries - queries >= len(clients)
     backlog = rc.thread_free[new] - start

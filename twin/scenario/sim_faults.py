@@ -112,17 +112,11 @@ def apply(sim: Any, a: Action, topo: Topology, later: Later) -> None:
 
 def _hold(env: simpy.Environment, store: Any, until: float):  # noqa: ANN202 - a SimPy process
     """Take one of the broker's slots until the alarm clears: publishes queue behind it."""
-    if store.busy < store.concurrency:
-        store.busy += 1
-    else:
-        ev = simpy.Event(env)
-        store.waiting.append(ev)
-        yield ev
+    queued = store.slots.take(env)
+    if queued is not None:
+        yield queued
     yield env.timeout(max(0.0, until - env.now))
-    if store.waiting:
-        store.waiting.popleft().succeed(True)
-    else:
-        store.busy -= 1
+    store.slots.give()
 
 
 def _limit(ext: Any, rate: float, capacity: float | None = None) -> None:

@@ -20,8 +20,25 @@ Hooks for scenarios, faults and controllers (all on a Simulation `sim`):
     sim.externals[name].slow = 3.0 (or .down = True)
     sim.emit(time, source, event, detail)   record into the events timeline
 
-Modules: engine (build and run), cluster (nodes, pods, lifecycle), scheduler,
-mesh (VirtualService, DestinationRule), flows (route steps), stores, broker
-(RabbitMQ and workers), externals, load (arrivals), stats (histograms), report
-(meters -> Result), causes (error causes, retryOn), sampling, rng.
+Modules: engine (build and run), pod (a pod and its parts, a node), slots (a
+pod's or store's slots and a connection pool), cluster (the pod lifecycle),
+scheduler, mesh (VirtualService, DestinationRule), flows (route steps: meters,
+interpreter, plans, delivery), stores, broker (RabbitMQ and workers), externals,
+redis, redis_server, sentinel, redis_clients, patroni, hpa, node_lifecycle, load
+(arrivals), stats (histograms, levels, stations), report (meters -> Result),
+causes (error causes, retryOn), sampling, rng.
+
+Three choices the rest rests on; keep them:
+
+- One random stream per component name (rng): a stream depends on the seed and
+  the name only, so the same seed gives the same bytes and what-if variants that
+  add or remove components keep every other stream (common random numbers).
+  A new source of randomness asks `sim.streams("KIND/NAME/what")`, never a
+  shared generator.
+- One pod lifecycle (cluster): faults, the HPA, drains, rollouts and the
+  scheduler all move pods through `Cluster` and `Deployment`, and watchers hear
+  every readiness change; nothing else sets a pod's phase.
+- Controllers behind small interfaces (hpa): the HPA reads pod samples and
+  writes a replica count through callables, so tests/sim/test_hpa.py holds each
+  of its rules against a stand-in workload, without the engine.
 """

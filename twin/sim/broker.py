@@ -26,7 +26,7 @@ import simpy
 
 from twin.model.topology import Queue as QueueModel
 from twin.model.topology import RabbitMQ, Worker
-from twin.sim.cluster import BACK_OFF, PROCESS_GONE, Pod
+from twin.sim.pod import BACK_OFF, PROCESS_GONE, Pod
 from twin.sim.stats import Histogram, Level
 
 Emit = Callable[[float, str, str, str], None]
@@ -106,17 +106,18 @@ class Queue:
             for _ in range(n):
                 self.rr = (self.rr + 1) % n
                 pod = cons[self.rr]
-                if not pod.prefetch_limit or pod.unacked < pod.prefetch_limit:
+                ch = pod.channel
+                if not ch.prefetch_limit or ch.unacked < ch.prefetch_limit:
                     break
             else:
                 return
             msg = ready.popleft()
             self.depth.move(self.env.now, -1)
-            pod.unacked += 1
+            ch.unacked += 1
             # reserved by a busy worker while another has a free slot: it waits for nothing
-            held = pod.busy >= pod.concurrency and any(
-                c is not pod and c.reachable and c.busy < c.concurrency for c in cons)
-            pod.buffer.append([msg[0], msg[1], msg[2], self.env.now, held])
+            held = pod.slots.busy >= pod.slots.capacity and any(
+                c is not pod and c.reachable and c.slots.busy < c.slots.capacity for c in cons)
+            ch.buffer.append([msg[0], msg[1], msg[2], self.env.now, held])
             self.start(pod)
 
     def start(self, pod: Pod) -> None:
@@ -124,11 +125,11 @@ class Queue:
         if not pod.reachable:
             return  # deliveries to a vanished node sit in the TCP void until the heartbeat
         running = self.running.setdefault(pod, {})
-        while pod.busy < pod.concurrency and pod.buffer:
-            d = pod.buffer.popleft()
-            pod.busy += 1
+        ch = pod.channel
+        while ch.buffer and pod.slots.try_take():
+            d = ch.buffer.popleft()
             if not self.acks_late:
-                pod.unacked -= 1
+                ch.unacked -= 1
             running[id(d)] = d
             self.delivered += 1
             self.wait.add(env.now - d[2])
@@ -154,10 +155,9 @@ class Queue:
                     self.lost += 1
                     self.on_drop(msg)
             return False
-        if not pod.reachable:
-            pod.busy -= 1  # its ack cannot reach the broker: the heartbeat will requeue it
+        pod.slots.give()
+        if not pod.reachable:  # its ack cannot reach the broker: the heartbeat will requeue it
             return False
-        pod.busy -= 1
         if not mine:  # rejected, or the channel it came on was closed: the ack goes nowhere
             if id(msg) in self.rejected_running:
                 self.rejected_running.discard(id(msg))
@@ -168,7 +168,7 @@ class Queue:
             return False
         del held[id(msg)]
         if self.acks_late:
-            pod.unacked -= 1
+            pod.channel.unacked -= 1
         self.start(pod)
         self.dispatch()
         return True
@@ -181,7 +181,7 @@ class Queue:
             return
         self.rejected_running.add(id(msg))
         if self.acks_late:
-            pod.unacked -= 1
+            pod.channel.unacked -= 1
         self._requeue([msg])
 
     # --------------------------------------------------------------- channels
@@ -193,13 +193,14 @@ class Queue:
         a live worker (consumer timeout) opens a new channel and consumes again.
         """
         self.cut_off.pop(pod, None)
-        had = pod in self.consumers or pod.buffer or self.running.get(pod)
+        ch = pod.channel
+        had = pod in self.consumers or ch.buffer or self.running.get(pod)
         # tasks acked at start stay with a live worker; they go with a dead one
         held = self.running.pop(pod, {}) if self.acks_late or dead else {}
         running = sorted(held.values(), key=lambda d: d[3])
-        unacked = (running if self.acks_late else []) + list(pod.buffer)
-        pod.buffer.clear()
-        pod.unacked = 0
+        unacked = (running if self.acks_late else []) + list(ch.buffer)
+        ch.buffer.clear()
+        ch.unacked = 0
         if dead and pod in self.consumers:
             self.consumers.remove(pod)
         if not had:
@@ -239,11 +240,11 @@ class Queue:
         # graceful shutdown (Terminating): stop consuming, give back the prefetched
         if pod in self.consumers:
             self.consumers.remove(pod)
-        if pod.buffer:
-            n = len(pod.buffer)
-            back = list(pod.buffer)
-            pod.buffer.clear()
-            pod.unacked -= n
+        ch = pod.channel
+        if ch.buffer:
+            back = list(ch.buffer)
+            ch.buffer.clear()
+            ch.unacked -= len(back)
             self._requeue(back)
 
     def node_changed(self, node: str, up: bool) -> None:
@@ -272,7 +273,7 @@ class Queue:
         while True:
             yield env.timeout(CONSUMER_TIMEOUT_CHECK)
             for pod in list(self.consumers):
-                oldest = [d[3] for d in pod.buffer]
+                oldest = [d[3] for d in pod.channel.buffer]
                 if self.acks_late:
                     oldest += [d[3] for d in self.running.get(pod, {}).values()]
                 if oldest and env.now - min(oldest) > self.consumer_timeout:

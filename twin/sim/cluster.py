@@ -13,29 +13,37 @@ A Deployment (one per version of a workload) keeps its desired number of live
 pods: when a pod ends for any reason it creates a replacement, which waits in
 Pending until the scheduler finds a node. Faults (kill, node down), the HPA
 (`Deployment.scale`) and the scheduler all go through these methods; watchers
-(mesh endpoints, queue consumers, stores) hear every readiness change.
+(mesh endpoints, queue consumers, stores) hear every readiness change. Keep it
+the one lifecycle: a new controller or fault calls these methods rather than
+setting a pod's phase, so that every consumer of readiness stays right.
+
+When a pod's process dies (killed, evicted, deleted, crashed) its incarnation
+goes up and its slots are renewed (`Pod.new_process`): requests still in flight
+there end with a reset and give their slot back to the old slots.
 """
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable
 from typing import Any
 
 import simpy
 
 from twin.graph.placement import Node as NodeSpec
-from twin.model.topology import Placement
 from twin.sim import scheduler
-from twin.sim.stats import Histogram, Level
-
-PENDING, STARTING, READY, TERMINATING = "Pending", "Starting", "Ready", "Terminating"
-DELETED, KILLED, EVICTED = "Deleted", "Killed", "Evicted"
-TERMINAL = frozenset({DELETED, KILLED, EVICTED})
-BACK_OFF = "CrashLoopBackOff"
-"""The pod lives on, its container waits for the kubelet to restart it."""
-PROCESS_GONE = TERMINAL | {BACK_OFF}
-"""The pod's process is gone: the kernel closed its sockets (peers notice at once)."""
+from twin.sim.pod import (
+    BACK_OFF,
+    DELETED,
+    EVICTED,
+    KILLED,
+    PENDING,
+    READY,
+    STARTING,
+    TERMINAL,
+    TERMINATING,
+    Pod,
+    SimNode,
+)
 
 # kubelet defaults (pkg/kubelet: initial container back-off, MaxContainerBackOff, and the
 # reset once a container ran that long; "Kubernetes in Action" 2nd ed. 6.2.1)
@@ -44,97 +52,6 @@ BACKOFF_MAX = 300.0
 BACKOFF_RESET = 600.0
 
 Emit = Callable[[float, str, str, str], None]
-
-
-class SimNode:
-    __slots__ = ("spec", "name", "order", "ready", "reachable", "cpu_requested", "memory_requested",
-                 "pods", "down_since")
-
-    def __init__(self, spec: NodeSpec, order: int):
-        self.spec = spec
-        self.name = spec.name
-        self.order = order
-        self.ready = True
-        self.reachable = True
-        self.cpu_requested = 0.0
-        self.memory_requested = 0.0
-        self.pods: list[Pod] = []
-        self.down_since: float | None = None
-
-
-class Pod:
-    """A pod: its place, phase, one queue in front of `concurrency` slots, and its meters."""
-
-    __slots__ = (
-        "name", "workload", "component", "kind", "owner", "labels", "placement", "cpu", "memory",
-        "node", "phase", "alive", "reachable", "concurrency", "busy", "waiting", "inside", "visits",
-        "sojourn", "wait", "cpu_seconds", "consecutive_5xx", "ejected", "ejections", "pools",
-        "unacked", "buffer", "running", "prefetch_limit", "errors", "created", "ready_at",
-        "incarnation", "cpu_share", "sample", "error_rate", "error_cause", "draw", "version",
-        "restarts", "backoff", "started", "listening", "lag", "held",
-    )
-
-    def __init__(self, name: str, workload: str, kind: str, labels: dict[str, str],
-                 placement: Placement, cpu: float, memory: float, concurrency: int = 1,
-                 owner: Deployment | None = None, cpu_share: float = 0.0):
-        self.name = name
-        self.workload = workload
-        self.kind = kind  # service, worker, store, platform, daemonset
-        self.component = f"pod/{name}"
-        self.owner = owner
-        self.labels = labels
-        self.placement = placement
-        self.cpu = cpu
-        self.memory = memory
-        self.node: SimNode | None = None
-        self.phase = PENDING
-        self.alive = False  # serving: Ready or finishing in Terminating
-        self.reachable = True
-        self.listening = True  # False: SIGTERM closed its listener, connects are refused (RST)
-        self.concurrency = concurrency
-        self.cpu_share = cpu_share
-        self.busy = 0
-        self.waiting: deque[simpy.Event] = deque()
-        self.inside = Level()
-        self.visits = 0
-        self.sojourn = 0.0
-        self.wait = Histogram()
-        self.cpu_seconds = 0.0
-        self.errors = 0
-        self.consecutive_5xx = 0
-        self.ejected = False
-        self.ejections = 0
-        self.pools: dict[str, list] = {}
-        self.unacked = 0
-        self.buffer: deque = deque()
-        self.running = 0
-        self.prefetch_limit = 0
-        self.created = 0.0
-        self.ready_at: float | None = None
-        self.incarnation = 0
-        self.restarts = 0  # the container's restartCount
-        self.backoff = 0.0  # the kubelet's wait before the next restart (0: at once)
-        self.started: float | None = None  # when the container last started
-        # what serving a request costs here: set by the engine from the workload (or version)
-        self.sample: Callable[[], float] = lambda: 0.0
-        self.error_rate = 0.0
-        self.error_cause = "5xx"
-        self.draw: Callable[[], float] = lambda: 1.0
-        self.lag = 0.0  # seconds every request here waits on top of its work (service-slow)
-        self.held = Level()  # slots held by open SSE streams (not requests: no visit, no sojourn)
-        self.version = labels.get("version", "")
-
-    def __repr__(self) -> str:
-        return f"<Pod {self.name} {self.phase} on {self.node.name if self.node else '-'}>"
-
-    def reset_meters(self, now: float) -> None:
-        self.inside.reset(now)
-        self.held.reset(now)
-        self.visits = 0
-        self.sojourn = 0.0
-        self.wait.reset()
-        self.cpu_seconds = 0.0
-        self.errors = 0
 
 
 class Deployment:
@@ -302,9 +219,7 @@ class Cluster:
         self.emit(self.env.now, pod.component, phase, reason)
         if was_ready:
             self._notify(pod, False)
-        for ev in pod.waiting:  # queued requests are refused
-            ev.succeed(False)
-        pod.waiting.clear()
+        pod.new_process()  # queued requests are refused
         self._release(pod)
         if pod.owner is not None:
             pod.owner.reconcile()
@@ -333,11 +248,7 @@ class Cluster:
         pod.phase = BACK_OFF
         pod.alive = False
         pod.incarnation += 1
-        pod.busy = 0  # what ran died with the process
-        pod.running = 0
-        for ev in pod.waiting:  # queued requests are refused
-            ev.succeed(False)
-        pod.waiting.clear()
+        pod.new_process()  # what ran died with it; queued requests are refused
         if delay > 0:
             self.emit(now, pod.component, "BackOff",
                       f"back-off {delay:g}s restarting failed container ({reason}), "
@@ -374,7 +285,7 @@ class Cluster:
     def _terminate(self, pod: Pod, grace: float):
         step = 0.1
         waited = 0.0
-        while (pod.busy or pod.running) and waited < grace:
+        while pod.slots.busy and waited < grace:
             yield self.env.timeout(step)
             waited += step
         if pod.phase == TERMINATING:
@@ -405,12 +316,16 @@ class Cluster:
         self.emit(self.env.now, f"node/{node.name}", "NodeNotReady",
                   f"no status for {self.grace_period:g}s")
         for pod in list(node.pods):
-            if pod.phase == READY:
-                pod.phase = STARTING  # NotReady: out of the endpoints, still bound to the node
-                pod.alive = False
-                self._notify(pod, False)
+            self.not_ready(pod)
         self.env.timeout(self.toleration_seconds).callbacks.append(
             lambda _e: self._evict_node(node, since))
+
+    def not_ready(self, pod: Pod) -> None:
+        """Its Ready condition goes False: out of the endpoints, still bound to its node."""
+        if pod.phase == READY:
+            pod.phase = STARTING
+            pod.alive = False
+            self._notify(pod, False)
 
     def _evict_node(self, node: SimNode, since: float) -> None:
         if node.reachable or node.down_since != since:

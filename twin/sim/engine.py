@@ -21,7 +21,7 @@ from twin.graph.placement import nodes as model_nodes
 from twin.model.topology import Postgres, RabbitMQ, Redis, Step, Topology
 from twin.sim import causes, load
 from twin.sim.broker import Queue
-from twin.sim.cluster import Cluster, Deployment, Pod
+from twin.sim.cluster import Cluster, Deployment
 from twin.sim.externals import External
 from twin.sim.flows import (
     BranchPlan,
@@ -36,6 +36,7 @@ from twin.sim.flows import (
     StreamPlan,
 )
 from twin.sim.mesh import Mesh, MeshRoute
+from twin.sim.pod import Pod
 from twin.sim.rng import Streams
 from twin.sim.sampling import exponential, sampler, uniform
 from twin.sim.stores import Store, is_write
@@ -347,7 +348,7 @@ class Simulation:
                     pod.error_rate = rate
                     pod.error_cause = causes.from_error_kind(w.error_kind)
                     if kind == "worker":
-                        pod.prefetch_limit = w.prefetch * w.concurrency
+                        pod.channel.prefetch_limit = w.prefetch * w.concurrency
                     return pod
                 self._deployment(dname, w.name, kind, w.kind, replicas, make, w.startup,
                                  w.termination_grace)
@@ -402,7 +403,7 @@ class Simulation:
         for rt in self.routes.values():
             rt.reset_meters(now)
         for pod in self.cluster.pods:
-            pod.reset_meters(now)
+            pod.meters.reset(now)
         for s in self.stores.values():
             s.reset_meters(now)
         for q in self.queues.values():

@@ -9,6 +9,11 @@ new replica count to whoever owns the pods (the core's ReplicaSet), so pods that
 stay Pending because the pool is full count as desired but not ready, as in the
 real cluster.
 
+The controller touches nothing but the callables it is given (read the metric,
+count the replicas, scale to n) and a control-plane view, which is why
+tests/sim/test_hpa.py can hold each rule against a small stand-in workload; only
+`CpuWindow`, `attach` and `install` read the core's pods and Deployments.
+
 Sources: kubernetes `pkg/controller/podautoscaler/horizontal.go` and
 `replica_calculator.go`; FACTS.md (Kubernetes).
 """
@@ -293,10 +298,10 @@ class CpuWindow:
                 out.append(PodSample(pod.name, phase="Terminating", ready=False))
                 continue
             before = self.seen.get(pod.name)
-            seen[pod.name] = (now, pod.cpu_seconds)
+            seen[pod.name] = (now, pod.meters.cpu_seconds)
             utilisation = None
             if before is not None and now > before[0] and pod.cpu > 0:
-                used = max(0.0, pod.cpu_seconds - before[1])  # meters reset after warm-up
+                used = max(0.0, pod.meters.cpu_seconds - before[1])  # meters reset after warm-up
                 utilisation = used / (now - before[0]) / pod.cpu * 100.0
             ready = phase == "Ready" and pod.reachable
             out.append(PodSample(pod.name, ready=ready, utilisation=utilisation,

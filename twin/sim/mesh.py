@@ -24,7 +24,8 @@ from twin.model.topology import (
     VirtualService,
 )
 from twin.sim import causes
-from twin.sim.cluster import Cluster, Pod
+from twin.sim.cluster import Cluster
+from twin.sim.pod import Pod
 from twin.sim.sampling import uniform
 
 CONNECT_TIMEOUT = 10.0  # Istio's default connectTimeout
@@ -61,34 +62,35 @@ class Host:
     def observe(self, pod: Pod, cause: str | None) -> None:
         """Outlier detection: consecutive 5xx (locally originated included) eject the endpoint."""
         od = self.outlier
+        state = pod.outlier
         if cause is None or cause not in FIVE_XX:
-            pod.consecutive_5xx = 0
+            state.consecutive_5xx = 0
             return
-        pod.consecutive_5xx += 1
-        if pod.consecutive_5xx < od.consecutive_5xx_errors or pod.ejected:
+        state.consecutive_5xx += 1
+        if state.consecutive_5xx < od.consecutive_5xx_errors or state.ejected:
             return
         total = max(len(b.members) for b in self.backends) if self.backends else 1
         total = sum(len(b.members) for b in self.backends) or total
         allowed = max(1, math.floor(od.max_ejection_percent * total / 100))
         if len(self.ejected) >= allowed:
             return
-        pod.ejected = True
-        pod.ejections += 1
-        pod.consecutive_5xx = 0
+        state.ejected = True
+        state.ejections += 1
+        state.consecutive_5xx = 0
         self.ejected.append(pod)
         for b in self.backends:
             if pod in b.endpoints:
                 b.endpoints.remove(pod)
-        span = od.base_ejection_time * pod.ejections
+        span = od.base_ejection_time * state.ejections
         until = math.ceil((self.env.now + span) / od.interval) * od.interval
         self.emit(self.env.now, pod.component, "OutlierEjected",
                   f"{od.consecutive_5xx_errors} consecutive 5xx; back at {until:g}s")
         self.env.timeout(until - self.env.now).callbacks.append(lambda _e: self._unject(pod))
 
     def _unject(self, pod: Pod) -> None:
-        if not pod.ejected:
+        if not pod.outlier.ejected:
             return
-        pod.ejected = False
+        pod.outlier.ejected = False
         self.ejected.remove(pod)
         self.emit(self.env.now, pod.component, "OutlierUnejected", "ejection time over")
         if pod.phase == "Ready":
@@ -135,7 +137,7 @@ class Backend:
         if ready:
             if pod not in self.members:
                 self.members.append(pod)
-            if not pod.ejected and pod not in self.endpoints:
+            if not pod.outlier.ejected and pod not in self.endpoints:
                 self.endpoints.append(pod)
         else:
             if pod in self.members:
@@ -158,7 +160,7 @@ class Backend:
             else:  # LEAST_REQUEST: the less loaded of two random endpoints
                 a = eps[int(self.u() * n)]
                 b = eps[int(self.u() * n)]
-                pod = a if a.busy + len(a.waiting) <= b.busy + len(b.waiting) else b
+                pod = a if a.slots.load <= b.slots.load else b
             if pod is not avoid:
                 return pod
         return pod

@@ -29,7 +29,8 @@ from twin.model.topology import PDB, Taint
 from twin.model.topology import Cluster as ClusterModel
 
 if TYPE_CHECKING:
-    from twin.sim.cluster import Cluster, Deployment, Pod, SimNode
+    from twin.sim.cluster import Cluster, Deployment
+    from twin.sim.pod import Pod, SimNode
 
 Emit = Callable[[float, str, str, str], None]
 
@@ -180,7 +181,7 @@ class NodeLifecycleController:
                   f"no status for {self.env.now - self.last_status(name):.0f}s "
                   f"(grace {self.grace:g}s); taint {UNREACHABLE.key}:NoExecute")
         for pod in list(node.pods):
-            mark_not_ready(self.cluster, pod)
+            self.cluster.not_ready(pod)
 
     def _evict_due(self, name: str) -> None:
         """The taint manager: each pod goes when its own tolerationSeconds are up."""
@@ -354,14 +355,6 @@ def _refuse(pod: Pod) -> None:
     retryOn); requests already inside finish."""
     if pod.phase == "Ready":
         pod.listening = False
-
-
-def mark_not_ready(cluster: Cluster, pod: Pod) -> None:
-    """Ready condition False: out of the endpoints, still bound to its node."""
-    if pod.phase == "Ready":
-        pod.phase = "Starting"
-        pod.alive = False
-        cluster._notify(pod, False)
 
 
 def install(sim) -> NodeLifecycleController:  # noqa: ANN001 - a twin.sim Simulation

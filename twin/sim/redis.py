@@ -11,22 +11,22 @@ flight), a full resync copies the master's count, a server restarted without
 persistence holds zero. So the acknowledged writes lost are always
 `acknowledged - offset of the master Sentinel names`.
 
-`RedisGroup` is the one object the core talks to (see its docstring); the
-sentinels live in `twin.sim.sentinel` and act on servers through it.
+`RedisGroup` is the one object the core talks to (see its docstring); one
+server's state is `twin.sim.redis_server.Server`; the sentinels live in
+`twin.sim.sentinel` and act on servers through the group.
 """
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-import numpy as np
 import simpy
 
-from twin.model.base import Distribution
 from twin.model.topology import Redis
+from twin.sim.redis_server import Server, run_id
 from twin.sim.rng import Streams
+from twin.sim.sentinel import Sentinel
 
 Emit = Callable[[float, str, str, dict], None]
 Listener = Callable[[str, dict], None]
@@ -47,69 +47,6 @@ class WriteResult:
     error: str | None = None
 
 
-def sample(dist: Distribution, gen: np.random.Generator) -> float:
-    """One draw of a model Distribution, in seconds."""
-    kind = dist.dist
-    if kind == "constant":
-        return float(dist.value)
-    if kind == "exponential":
-        return float(gen.exponential(dist.mean)) if dist.mean > 0 else 0.0
-    if kind == "uniform":
-        return float(gen.uniform(dist.low, dist.high))
-    if kind == "empirical":
-        return float(dist.samples[int(gen.integers(len(dist.samples)))])
-    if dist.median is not None and dist.p99 is not None:
-        mu, sigma = np.log(dist.median), np.log(dist.p99 / dist.median) / 2.3263478740408408
-    else:
-        sigma = float(np.sqrt(np.log(1 + dist.cv**2)))
-        mu = np.log(dist.mean) - sigma**2 / 2
-    return float(gen.lognormal(mu, sigma))
-
-
-def run_id(gen: np.random.Generator) -> str:
-    """A 40-hex-digit run id, new at every start, as Redis draws one."""
-    return "".join(f"{int(x):08x}" for x in gen.integers(0, 2**32, size=5))
-
-
-class Server:
-    """One redis-server process (a StatefulSet pod)."""
-
-    def __init__(self, name: str, index: int, priority: int, gen: np.random.Generator):
-        self.name = name
-        self.index = index
-        self.priority = priority
-        self.gen = gen
-        self.up = True
-        self.run_id = run_id(gen)
-        self.replica_of: str | None = None  # configured master; None: this is a master
-        self.following: Server | None = None  # replication link up to this server
-        self.offset = 0  # writes held, while not following
-        self.link_down_since: float | None = None
-        self.ack_master: Server | None = None  # whose min-replicas count still includes us
-        self.last_ack = float("-inf")
-        self.recent: deque[float] = deque()  # times of recent writes, for in-flight counts
-
-    @property
-    def role(self) -> str:
-        return "master" if self.replica_of is None else "slave"
-
-    def offset_now(self, group: RedisGroup) -> int:
-        """The replication offset INFO would report now."""
-        if self.following is None:
-            return self.offset
-        lag = sample(group.store.replication_lag, self.gen)
-        return max(0, self.following.offset_now(group) - self.following.in_flight(group.env.now, lag))
-
-    def in_flight(self, now: float, lag: float) -> int:
-        """Writes accepted in the last `lag` seconds: not yet on a replica."""
-        n = 0
-        for t in reversed(self.recent):
-            if t <= now - lag:
-                break
-            n += 1
-        return n
-
-
 class RedisGroup:
     """The servers and sentinels of one Redis store, and what clients see of them.
 
@@ -125,8 +62,6 @@ class RedisGroup:
     """
 
     def __init__(self, env: simpy.Environment, store: Redis, streams: Streams, emit: Emit):
-        from twin.sim.sentinel import Sentinel
-
         self.env = env
         self.store = store
         self.streams = streams
@@ -181,8 +116,8 @@ class RedisGroup:
         server.ack_master = None
         if not self.store.persistence.enabled:
             server.offset = 0  # memory is gone; restart() brings it back empty
-        self._notify("connections-killed", {"server": name, "cause": "crash"})
-        self._notify("server-down", {"server": name})
+        self.notify("connections-killed", {"server": name, "cause": "crash"})
+        self.notify("server-down", {"server": name})
         self._changed()
 
     def restart(self, name: str) -> None:
@@ -195,7 +130,7 @@ class RedisGroup:
         server.recent.clear()
         server.link_down_since = self.env.now if server.replica_of else None
         self._relink()
-        self._notify("server-up", {"server": name})
+        self.notify("server-up", {"server": name})
         self._changed()
 
     def partition(self, side_a: Iterable[str], side_b: Iterable[str]) -> None:
@@ -214,8 +149,6 @@ class RedisGroup:
 
     def restart_sentinel(self, index: int, new_address: bool) -> None:
         """Back with a new address (and a fresh config: new run id) or the same one."""
-        from twin.sim.sentinel import Sentinel
-
         old = self.sentinels[index]
         old.kill()
         self.sentinels[index] = Sentinel(self, index, previous=old, new_address=new_address)
@@ -244,8 +177,8 @@ class RedisGroup:
             server.ack_master = None
             server.link_down_since = self.env.now
         self._relink()
-        self._notify("connections-killed", {"server": name, "cause": "client-kill", "by": by})
-        self._notify("role-changed", {"server": name, "role": server.role, "master": master})
+        self.notify("connections-killed", {"server": name, "cause": "client-kill", "by": by})
+        self.notify("role-changed", {"server": name, "role": server.role, "master": master})
         self._changed()
 
     # ------------------------------------------------------------- replication
@@ -308,7 +241,7 @@ class RedisGroup:
         role-changed and switch-master (a sentinel's +switch-master)."""
         self._listeners.append(listener)
 
-    def _notify(self, kind: str, detail: dict) -> None:
+    def notify(self, kind: str, detail: dict) -> None:
         for listener in self._listeners:
             listener(kind, detail)
 

@@ -251,7 +251,7 @@ class RedisClients:
         pod = self.sim.cluster.pod(client)
         pool = pod.pools.get(self.model.name) if pod is not None else None
         how = self.how.get(pod.workload) if pod is not None else None
-        size = pool[0] if pool else (how.pool if how is not None else 1)
+        size = pool.capacity if pool is not None else (how.pool if how is not None else 1)
         work = sum(self.store.sample() for _ in range(size * CONNECT_COMMANDS))
         start = max(asked_at, self.thread_free.get(srv, 0.0))
         self.thread_free[srv] = start + work

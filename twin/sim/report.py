@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import weakref
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from twin.result.model import (
     Event,
@@ -18,12 +18,42 @@ from twin.result.model import (
     Summary,
     WorkloadMetrics,
 )
-from twin.sim.cluster import PENDING, READY, TERMINAL
 from twin.sim.flows import RouteRuntime
+from twin.sim.pod import PENDING, READY, TERMINAL
 from twin.sim.stats import Histogram
 
 if TYPE_CHECKING:
-    from twin.sim.engine import Simulation
+    import simpy
+
+    from twin.model.topology import Topology
+    from twin.sim.broker import Queue
+    from twin.sim.cluster import Cluster
+    from twin.sim.externals import External
+    from twin.sim.flows import Flows
+    from twin.sim.pod import Pod
+    from twin.sim.stores import Store
+
+
+class Simulation(Protocol):
+    """What the report reads of a run (a twin.sim.engine.Simulation): the engine imports
+    the report, never the other way round."""
+
+    env: simpy.Environment
+    topology: Topology
+    cluster: Cluster
+    routes: dict[str, RouteRuntime]
+    stores: dict[str, Store]
+    queues: dict[str, Queue]
+    externals: dict[str, External]
+    flows: Flows
+    events: list[tuple[float, str, str, str]]
+    events_dropped: int
+    series: dict[str, list[float]]
+    replication: int
+    seed: int
+    duration: float
+    warmup: float
+    interval: float
 
 
 def summary(h: Histogram) -> Summary:
@@ -51,27 +81,28 @@ def replication_result(sim: Simulation) -> ReplicationResult:
         )
     pods = {}
     for pod in sim.cluster.pods:
-        cap = pod.concurrency if pod.kind in ("service", "worker") else 0
-        pods[pod.name] = _pod_metrics(pod, now, span, cap, pod.cpu_seconds / span)
+        cap = pod.slots.capacity if pod.kind in ("service", "worker") else 0
+        pods[pod.name] = _pod_metrics(pod, now, span, cap, pod.meters.cpu_seconds / span)
     workloads = {}
     for w in sim.topology.workloads:
         ps = [p for p in sim.cluster.pods if p.workload == w.name]
         ready = [p for p in ps if p.phase == READY]
-        visits = sum(p.visits for p in ps)
-        cpu = sum(p.cpu_seconds for p in ps) / span
+        visits = sum(p.meters.visits for p in ps)
+        cpu = sum(p.meters.cpu_seconds for p in ps) / span
         req = sum(p.cpu for p in ready) or 1e-9
         workloads[w.name] = WorkloadMetrics(
             kind="worker" if w in sim.topology.workers else "service",
             pods_ready=len(ready), pods_pending=sum(p.phase == PENDING for p in ps), visits=visits,
-            throughput=visits / span, errors=sum(p.errors for p in ps),
-            mean_sojourn=sum(p.sojourn for p in ps) / visits if visits else 0.0,
-            mean_wait=sum(p.wait.total for p in ps) / max(1, sum(p.wait.count for p in ps)),
+            throughput=visits / span, errors=sum(p.meters.errors for p in ps),
+            mean_sojourn=sum(p.meters.sojourn for p in ps) / visits if visits else 0.0,
+            mean_wait=sum(p.meters.wait.total for p in ps) / max(1, sum(p.meters.wait.count
+                                                                       for p in ps)),
             utilisation=sum(pods[p.name].utilisation for p in ready) / len(ready) if ready else 0.0,
             cpu_cores=cpu, cpu_utilisation=cpu / req,
         )
     nodes = {}
     for node in sim.cluster.node_list:
-        used = sum(p.cpu_seconds for p in sim.cluster.pods if p.node is node) / span
+        used = sum(p.meters.cpu_seconds for p in sim.cluster.pods if p.node is node) / span
         nodes[node.name] = NodeMetrics(
             pool=node.spec.pool, ready=node.ready and node.reachable,
             pods=sum(p.phase not in TERMINAL for p in node.pods),
@@ -83,12 +114,7 @@ def replication_result(sim: Simulation) -> ReplicationResult:
         lost=q.lost, requeued=q.requeued, mean_depth=q.depth.mean(now), max_depth=q.depth.peak,
         final_depth=len(q.ready), mean_wait=q.wait.mean, wait_p95=q.wait.quantile(0.95))
         for name, q in sim.queues.items()}
-    stores = {name: StoreMetrics(
-        kind=s.model.kind, up=s.reachable("report"), ops=s.ops, errors=dict(sorted(s.errors.items())),
-        in_system=s.inside.mean(now), mean_sojourn=s.sojourn / s.ops if s.ops else 0.0,
-        mean_wait=s.wait.mean, utilisation=min(s.inside.mean(now), s.concurrency) / s.concurrency,
-        connections=s.connections, max_connections=s.max_connections)
-        for name, s in sim.stores.items()}
+    stores = {name: _store_metrics(s, now) for name, s in sim.stores.items()}
     externals = {name: ExternalMetrics(calls=e.calls, errors=dict(sorted(e.errors.items())),
                                        latency=summary(e.latency))
                  for name, e in sim.externals.items()}
@@ -104,23 +130,35 @@ def replication_result(sim: Simulation) -> ReplicationResult:
     )
 
 
-def _pod_metrics(pod, now: float, span: float, cap: int, cpu_cores: float) -> PodMetrics:
-    visits = pod.visits
-    inside = pod.inside.mean(now)
+def _store_metrics(s: Store, now: float) -> StoreMetrics:
+    m = s.meters
+    inside = m.inside.mean(now)
+    return StoreMetrics(
+        kind=s.model.kind, up=s.reachable("report"), ops=m.visits,
+        errors=dict(sorted(s.errors.items())), in_system=inside,
+        mean_sojourn=m.sojourn / m.visits if m.visits else 0.0, mean_wait=m.wait.mean,
+        utilisation=min(inside, s.concurrency) / s.concurrency,
+        connections=s.connections, max_connections=s.max_connections)
+
+
+def _pod_metrics(pod: Pod, now: float, span: float, cap: int, cpu_cores: float) -> PodMetrics:
+    m = pod.meters
+    visits = m.visits
+    inside = m.inside.mean(now)
     # busy slots = L - Lq, with Lq = (total wait) / span by Little's law on the queue
-    busy = max(0.0, inside - pod.wait.total / span) + pod.held.mean(now)  # and open streams
+    busy = max(0.0, inside - m.wait.total / span) + m.held.mean(now)  # and open streams
     return PodMetrics(
         workload=pod.workload, kind=pod.kind,
         version=pod.version if pod.kind in ("service", "worker") else "",
         node=pod.node.name if pod.node else None, phase=pod.phase, visits=visits,
         throughput=visits / span, in_system=inside,
-        mean_sojourn=pod.sojourn / visits if visits else 0.0,
-        mean_wait=pod.wait.mean,
-        p_wait=(pod.wait.count - pod.wait.zeros) / pod.wait.count if pod.wait.count else 0.0,
-        wait_p95=pod.wait.quantile(0.95),
+        mean_sojourn=m.sojourn / visits if visits else 0.0,
+        mean_wait=m.wait.mean,
+        p_wait=(m.wait.count - m.wait.zeros) / m.wait.count if m.wait.count else 0.0,
+        wait_p95=m.wait.quantile(0.95),
         utilisation=min(1.0, busy / cap) if cap else 0.0,
         cpu_cores=cpu_cores, cpu_request=pod.cpu,
-        cpu_utilisation=cpu_cores / pod.cpu if pod.cpu else 0.0, errors=pod.errors)
+        cpu_utilisation=cpu_cores / pod.cpu if pod.cpu else 0.0, errors=m.errors)
 
 
 class _Since:
@@ -198,5 +236,5 @@ def sample_series(sim: Simulation) -> None:
     for w in sim.topology.workloads:
         ready = [p for p in sim.cluster.pods if p.workload == w.name and p.phase == READY]
         put(f"workload/{w.name}/ready", float(len(ready)))
-        put(f"workload/{w.name}/busy", float(sum(p.busy for p in ready)))
+        put(f"workload/{w.name}/busy", float(sum(p.slots.busy for p in ready)))
     put("streams/open", float(sim.flows.streams_open.n))

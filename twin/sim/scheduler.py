@@ -18,7 +18,7 @@ from twin.graph.placement import eligible, why_not
 from twin.model.topology import Placement
 
 if TYPE_CHECKING:
-    from twin.sim.cluster import Pod, SimNode
+    from twin.sim.pod import Pod, SimNode
 
 
 def _domain(node: SimNode, key: str) -> str | None:

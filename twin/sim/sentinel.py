@@ -20,12 +20,14 @@ masters per sentinel, the master-reported-as-slave SDOWN rule.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import Protocol
 
-from twin.sim.redis import run_id
+import numpy as np
+import simpy
 
-if TYPE_CHECKING:
-    from twin.sim.redis import RedisGroup
+from twin.model.topology import Redis
+from twin.sim.redis_server import Server, run_id
 
 NEVER = float("-inf")
 ASK_PERIOD = 1.0  # SENTINEL_ASK_PERIOD
@@ -38,6 +40,28 @@ RTT = 0.001
 
 # failover states, as in sentinel.c
 NONE, WAIT_START, SELECT_SLAVE, SEND_SLAVEOF_NOONE, WAIT_PROMOTION, RECONF_SLAVES, UPDATE_CONFIG = range(7)
+
+
+class Group(Protocol):
+    """What a sentinel reaches of its store (twin.sim.redis.RedisGroup, which creates the
+    sentinels): the servers and its peers, the network between them, and where its
+    SLAVEOF commands, switch-master messages and events go."""
+
+    env: simpy.Environment
+    store: Redis
+    streams: Callable[[str], np.random.Generator]
+    emit: Callable[[float, str, str, dict], None]
+    servers: dict[str, Server]
+    sentinels: list[Sentinel]
+    initial_master: str
+
+    def reachable(self, a: str, b: str) -> bool: ...
+
+    def replicaof(self, name: str, master: str | None, by: str) -> None: ...
+
+    def notify(self, kind: str, detail: dict) -> None: ...
+
+    def master_as_seen_by_sentinels(self, client_side: str | None = None) -> str | None: ...
 
 
 class Link:
@@ -87,7 +111,7 @@ class Link:
 class Sentinel:
     """One redis-sentinel process monitoring the store's master."""
 
-    def __init__(self, group: RedisGroup, index: int, previous: Sentinel | None = None,
+    def __init__(self, group: Group, index: int, previous: Sentinel | None = None,
                  new_address: bool = False):
         self.group = group
         self.env = group.env
@@ -397,7 +421,7 @@ class Sentinel:
                 self._event("+config-update-from", link)
                 self._event("+switch-master", **{"from": old, "to": master})
                 self._reset_master(master)
-                self.group._notify("switch-master", {"sentinel": self.member, "from": old, "to": master})
+                self.group.notify("switch-master", {"sentinel": self.member, "from": old, "to": master})
                 changed = True
         link.last_hello = self.env.now
         if changed:
@@ -625,7 +649,7 @@ class Sentinel:
         old, new = self.master_name, self.promoted
         self._event("+switch-master", **{"from": old, "to": new})
         self._reset_master(new)
-        self.group._notify("switch-master", {"sentinel": self.member, "from": old, "to": new})
+        self.group.notify("switch-master", {"sentinel": self.member, "from": old, "to": new})
 
     # ------------------------------------------------------------------ idle
 

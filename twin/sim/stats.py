@@ -1,4 +1,4 @@
-"""Bounded-memory metric primitives: log-bucket histograms and time-averaged levels.
+"""Bounded-memory metric primitives: log-bucket histograms, time-averaged levels, stations.
 
 A run of any length keeps a few thousand numbers per metric, never a list per
 request. Histogram buckets are 1 % wide (relative), so quantiles are within
@@ -116,3 +116,29 @@ class Level:
         if span <= 0:
             return float(self.n)
         return (self.area + self.n * (now - self.last)) / span
+
+
+class Station:
+    """What a queueing station (a pod, a store) measured since the last reset: the number
+    inside (L), the visits that left, their total time inside (W = sojourn / visits) and
+    their waits for a slot (Wq)."""
+
+    __slots__ = ("inside", "visits", "sojourn", "wait")
+
+    def __init__(self) -> None:
+        self.inside = Level()
+        self.wait = Histogram()
+        self.visits = 0
+        self.sojourn = 0.0
+
+    def reset(self, now: float) -> None:
+        self.inside.reset(now)
+        self.wait.reset()
+        self.visits = 0
+        self.sojourn = 0.0
+
+    def leave(self, now: float, arrived: float) -> None:
+        """A visit that arrived at `arrived` ends now."""
+        self.inside.move(now, -1)
+        self.visits += 1
+        self.sojourn += now - arrived

@@ -13,7 +13,6 @@ server pod; a Redis store with Sentinel can be backed by a `RedisGroup`
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable
 from typing import Protocol
 
@@ -21,9 +20,10 @@ import simpy
 
 from twin.model.topology import Postgres, Redis
 from twin.model.topology import Store as StoreModel
-from twin.sim.cluster import Pod
+from twin.sim.pod import Pod
 from twin.sim.sampling import sampler, uniform
-from twin.sim.stats import Histogram, Level
+from twin.sim.slots import Pool, Slots
+from twin.sim.stats import Station
 
 Emit = Callable[[float, str, str, str], None]
 
@@ -45,9 +45,7 @@ class Store:
         self.name = model.name
         self.component = f"store/{model.name}"
         self.emit = emit
-        self.concurrency = model.concurrency
-        self.busy = 0
-        self.waiting: deque[simpy.Event] = deque()
+        self.slots = Slots(model.concurrency)
         self.sample = sampler(model.service_time, streams(f"{self.component}/service_time"))
         self.up = True
         self.access: Access | None = None
@@ -55,12 +53,14 @@ class Store:
         self.primary: Pod | None = None
         self.max_connections = model.max_connections if isinstance(model, Postgres) else 0
         self.connections = 0
-        self.inside = Level()
-        self.ops = 0
+        self.meters = Station()
         self.errors: dict[str, int] = {}
-        self.wait = Histogram()
-        self.sojourn = 0.0
         self.uniform = uniform(streams(f"{self.component}/failover"))
+
+    @property
+    def concurrency(self) -> int:
+        """Operations served at once."""
+        return self.slots.capacity
 
     # ---------------------------------------------------------------- access
 
@@ -149,29 +149,27 @@ class Store:
     # ----------------------------------------------------------------- pools
 
     def connect(self, pod: Pod, size: int) -> None:
-        """A client pod opens its pool: [size, in use, waiting]."""
+        """A client pod opens its pool (fewer connections when the server runs short)."""
         if self.max_connections:
             size = max(0, min(size, self.max_connections - self.connections))
             if size == 0:
                 self.emit(self.env.now, pod.component, "TooManyConnections",
                           f"{self.name} max_connections {self.max_connections} reached")
             self.connections += size
-        pod.pools[self.name] = [size, 0, deque()]
+        pod.pools[self.name] = Pool(size)
 
     def disconnect(self, pod: Pod) -> None:
+        """The pod's pool closes: operations waiting for a connection are refused; those
+        holding one finish and give it back to the closed pool."""
         pool = pod.pools.pop(self.name, None)
         if pool is not None and self.max_connections:
-            self.connections -= pool[0]
+            self.connections -= pool.capacity
         if pool is not None:
-            for ev in pool[2]:
-                ev.succeed(False)
+            pool.refuse()
 
     def reset_meters(self, now: float) -> None:
-        self.inside.reset(now)
-        self.ops = 0
+        self.meters.reset(now)
         self.errors = {}
-        self.wait.reset()
-        self.sojourn = 0.0
 
 
 def is_write(op: str) -> bool:
