@@ -376,7 +376,8 @@ class Simulation:
                 env.process(self._user(rt, think))
         del flows
 
-    def _open(self, rt: RouteRuntime, gap: Callable[[], float], accept: Callable[[float], bool]) -> None:
+    def _open(self, rt: RouteRuntime, gap: Callable[[], float],
+              accept: Callable[[float], bool] | None) -> None:
         env = self.env
         run_route = self.flows.run_route
         process = env.process
@@ -384,7 +385,7 @@ class Simulation:
 
         def arrive(_ev: Any) -> None:
             now = env._now
-            if accept(now):
+            if accept is None or accept(now):
                 process(run_route(rt, Request(rt, now)))
             timeout(gap()).callbacks.append(arrive)
 

@@ -169,9 +169,10 @@ def _options(text: str) -> dict[str, str]:
     return out
 
 
-def thinning(load: Load, draw: Callable[[], float]) -> Callable[[float], bool]:
-    """Accept an arrival at time t with probability rate(t) / peak."""
+def thinning(load: Load, draw: Callable[[], float]) -> Callable[[float], bool] | None:
+    """Accept an arrival at time t with probability rate(t) / peak; None: a constant
+    rate accepts every arrival (no call per arrival)."""
     if load.profile == "constant":
-        return lambda t: True
+        return None
     peak = load.peak or 1.0
     return lambda t: draw() * peak < load.rate_at(t)

@@ -169,7 +169,7 @@ class Backend:
 class MeshRoute:
     """One resolved HTTP route: weighted backends, timeout, retry policy, fault injection."""
 
-    __slots__ = ("name", "backends", "cumulative", "total", "u", "timeout", "tries",
+    __slots__ = ("name", "backends", "only", "cumulative", "total", "u", "timeout", "tries",
                  "per_try_timeout", "retry_on", "backoff", "fault", "retries", "attempts")
 
     def __init__(self, name: str, backends: list[tuple[Backend, int]], u: Callable[[], float],
@@ -177,6 +177,7 @@ class MeshRoute:
         self.name = name
         weighted = [(b, w) for b, w in backends if w > 0] or backends[:1]
         self.backends = [b for b, _ in weighted]
+        self.only = self.backends[0] if len(self.backends) == 1 else None  # no split to draw
         total = 0
         self.cumulative = []
         for _, w in weighted:
@@ -196,8 +197,8 @@ class MeshRoute:
         self.attempts = 0
 
     def choose(self) -> Backend:
-        if len(self.backends) == 1:
-            return self.backends[0]
+        if self.only is not None:
+            return self.only
         x = self.u() * self.total
         for b, c in zip(self.backends, self.cumulative, strict=True):
             if x < c:

@@ -50,7 +50,7 @@ class CallPlan(Plan):
             if fault.abort_status and flows.draw() * 100 < fault.abort_percent:
                 return causes.FAULT_ABORT
         if backend is None:
-            backend = route.choose()
+            backend = route.only or route.choose()
         host = backend.host
         if self.simple and host.outlier is None and not host.limit:
             pod = backend.endpoints[0] if len(backend.endpoints) == 1 else backend.pick()
@@ -159,7 +159,10 @@ class CallPlan(Plan):
             if err is not None:
                 result = (err, True)
         slots.give()
-        meters.leave(env._now, arrived)
+        now = env._now  # Station.leave, inlined: every try passes here
+        meters.inside.move(now, -1)
+        meters.visits += 1
+        meters.sojourn += now - arrived
         host.inflight -= 1
         if result is not OK:
             meters.errors += 1
