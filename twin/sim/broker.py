@@ -89,12 +89,12 @@ class Queue:
                 self.on_drop(msg)
                 return True
             old = self.ready.popleft()
-            self.depth.move(self.env.now, -1)
+            self.depth.move(self.env._now, -1)
             self.dropped += 1
             self.on_drop(old)
         self.published += 1
         self.ready.append(msg)
-        self.depth.move(self.env.now, 1)
+        self.depth.move(self.env._now, 1)
         self.dispatch()
         return True
 
@@ -112,12 +112,12 @@ class Queue:
             else:
                 return
             msg = ready.popleft()
-            self.depth.move(self.env.now, -1)
+            self.depth.move(self.env._now, -1)
             ch.unacked += 1
             # reserved by a busy worker while another has a free slot: it waits for nothing
             held = pod.slots.busy >= pod.slots.capacity and any(
                 c is not pod and c.reachable and c.slots.busy < c.slots.capacity for c in cons)
-            ch.buffer.append([msg[0], msg[1], msg[2], self.env.now, held])
+            ch.buffer.append([msg[0], msg[1], msg[2], self.env._now, held])
             self.start(pod)
 
     def start(self, pod: Pod) -> None:
@@ -132,9 +132,9 @@ class Queue:
                 ch.unacked -= 1
             running[id(d)] = d
             self.delivered += 1
-            self.wait.add(env.now - d[2])
-            if d[4] and env.now - d[3] >= PREFETCH_HELD:
-                self.emit(env.now, pod.component, "PrefetchHeld",
+            self.wait.add(env._now - d[2])
+            if d[4] and env._now - d[3] >= PREFETCH_HELD:
+                self.emit(env._now, pod.component, "PrefetchHeld",
                           f"a task waited {env.now - d[3]:.1f}s in this worker's prefetch behind "
                           "a running one while another worker had a free slot")
             env.process(self.task(pod, d))

@@ -176,7 +176,7 @@ class RedisClients:
 
     def added(self, writer, req) -> list:  # noqa: ANN001 - a Pod (or None), a Request
         """XADD acknowledged: the entry, at the offset the write took on its server."""
-        now = self.env.now
+        now = self.env._now
         srv, offset = self.last_write.get(writer.name if writer is not None else "gateway", ("", 0))
         entry = [now, srv, offset, ADDED, req, None, None]
         entries = self.entries
@@ -234,7 +234,7 @@ class RedisClients:
     def stall(self, client: str) -> float:
         """How long an operation waits behind its server's reconnect backlog."""
         srv = self.connected.get(client)
-        return self.thread_free.get(srv, 0.0) - self.env.now if srv is not None else 0.0
+        return self.thread_free.get(srv, 0.0) - self.env._now if srv is not None else 0.0
 
     def _query_sentinel(self) -> float:
         """One SENTINEL get-master-addr-by-name: when its answer is back."""
@@ -264,7 +264,7 @@ class RedisClients:
 
     def _server_for(self, client: str) -> tuple[str | None, str | None]:
         """(server this client talks to, error) after any reconnect it is due."""
-        now = self.env.now
+        now = self.env._now
         if self.back_at.get(client, 0.0) > now:
             return None, REFUSED  # its pool is reconnecting
         srv = self.connected.get(client)

@@ -53,14 +53,14 @@ class StreamPlan(Plan):
         if queued is not None and not (yield queued):
             return
         held = pod.meters.held
-        flows.streams_open.move(env.now, 1)
-        held.move(env.now, 1)
+        flows.streams_open.move(env._now, 1)
+        held.move(env._now, 1)
         if closed is None or closed.triggered:
             yield env.timeout(duration) if closed is None else closed
         else:
             yield env.timeout(duration) | closed
-        flows.streams_open.move(env.now, -1)
-        held.move(env.now, -1)
+        flows.streams_open.move(env._now, -1)
+        held.move(env._now, -1)
         slots.give()
 
 
@@ -74,32 +74,32 @@ class EmitPlan(Plan):
         flows = self.flows
         env = flows.env
         first: Store | None = self.first
+        log = flows.event_logs.get(first.name) if first is not None else None
         for _ in range(self.count):
             if first is not None:
                 err = yield from flows.store_op(first, True, pod, None, None, None)
                 if err is not None:
                     return err
-            log = flows.event_logs.get(first.name) if first is not None else None
             entry = log.added(pod, req) if log is not None else None
             req.pending += 1
-            env.process(self.deliver(req, entry))
+            env.process(self.deliver(req, entry, log))
         return None
 
-    def deliver(self, req: Request, entry: Any = None) -> Process:
+    def deliver(self, req: Request, entry: Any = None, log: Any = None) -> Process:
         """One event from the stream to the user: the remaining hops, then the stream's pod.
-        With an event log: the router reads the stream entry (gone if a promoted replica
-        never had it), PUBLISHes it and XACKs it; only a live subscription hears it."""
+        With an event log (the first store's, twin.sim.redis_clients.EventLog) the router
+        reads the stream entry (gone if a promoted replica never had it), PUBLISHes it
+        and XACKs it; only a live subscription hears it."""
         flows = self.flows
         env = flows.env
         pod: Pod | None = None
-        log = flows.event_logs.get(self.first.name) if entry is not None else None
         published: tuple | None = None
         for kind, hop in self.hops:
             if kind == "store":
                 # PUBLISH (not a write: a replica takes it), then the XACK (a write)
                 err = yield from flows.store_op(hop, False, pod, None, None, None, publish=True)
                 if err is None and log is not None:
-                    published = (pod, env.now)
+                    published = (pod, env._now)
                     log.acked(entry, pod)
             else:
                 pod = hop.pick()
@@ -125,7 +125,7 @@ class EmitPlan(Plan):
         else:
             err = yield from work(env, target, target_backend.hop)
         if err is None:
-            req.last = env.now
+            req.last = env._now
         else:
             req.route.events_lost += 1
         flows.settle(req, err)
@@ -142,13 +142,16 @@ def push(env: simpy.Environment, pod: Pod, hop: float) -> Run:
     without queueing for a slot (the stream holds one). Queueing it behind new
     streams would stall every reply once the streams fill the slots."""
     incarnation = pod.incarnation
-    arrived = env.now
+    arrived = env._now
     meters = pod.meters
     meters.inside.move(arrived, 1)
     work_time = pod.sample()
     yield env.timeout(work_time + hop + pod.lag)
     meters.cpu_seconds += work_time * pod.cpu_share
-    meters.leave(env.now, arrived)
+    now = env._now  # Station.leave, inlined: every event passes here
+    meters.inside.move(now, -1)
+    meters.visits += 1
+    meters.sojourn += now - arrived
     if pod.incarnation != incarnation or not pod.alive:
         return causes.RESET
     return None
@@ -158,24 +161,29 @@ def work(env: simpy.Environment, pod: Pod, hop: float) -> Run:
     """A pod handles one event: a slot, its own service time, no nested steps."""
     if not pod.listening:  # refused at once (RST)
         return causes.CONNECT_FAILURE
-    arrived = env.now
+    arrived = env._now
     meters = pod.meters
     meters.inside.move(arrived, 1)
     incarnation = pod.incarnation
     slots = pod.slots
     queued = slots.take(env)
     if queued is None:
-        meters.wait.add(0.0)
+        wait = meters.wait  # Histogram.add(0.0), inlined: the common case
+        wait.count += 1
+        wait.zeros += 1
     else:
         if not (yield queued):
-            meters.inside.move(env.now, -1)
+            meters.inside.move(env._now, -1)
             return causes.RESET
-        meters.wait.add(env.now - arrived)
+        meters.wait.add(env._now - arrived)
     work_time = pod.sample()
     yield env.timeout(work_time + hop + pod.lag)
     meters.cpu_seconds += work_time * pod.cpu_share
     slots.give()
-    meters.leave(env.now, arrived)
+    now = env._now  # Station.leave, inlined: every event passes here
+    meters.inside.move(now, -1)
+    meters.visits += 1
+    meters.sojourn += now - arrived
     if pod.incarnation != incarnation:
         return causes.RESET
     if pod.error_rate and pod.draw() < pod.error_rate:

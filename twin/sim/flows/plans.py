@@ -59,7 +59,7 @@ class CallPlan(Plan):
             route.attempts += 1
             return (yield from self.serve(pod, req, backend))[0]
         timeout = self.timeout
-        deadline = env.now + timeout if timeout is not None else None
+        deadline = env._now + timeout if timeout is not None else None
         per_try = self.per_try
         prev = None
         err = None
@@ -69,7 +69,7 @@ class CallPlan(Plan):
                 route.retries += 1
                 if route.backoff:
                     yield env.timeout(route.backoff)
-                if deadline is not None and env.now >= deadline:
+                if deadline is not None and env._now >= deadline:
                     return causes.TIMEOUT
             route.attempts += 1
             pod = backend.pick(prev)
@@ -82,7 +82,7 @@ class CallPlan(Plan):
             else:
                 limit = per_try
                 if deadline is not None:
-                    left = deadline - env.now
+                    left = deadline - env._now
                     if limit is None or left < limit:
                         limit = left
                 if limit is None:
@@ -93,7 +93,7 @@ class CallPlan(Plan):
                     host.observe(pod, err)
             if err is None:
                 return None
-            if deadline is not None and env.now >= deadline - 1e-12:
+            if deadline is not None and env._now >= deadline - 1e-12:
                 return causes.TIMEOUT
             if (causes.UPSTREAM_KIND if nested else err) not in retry_on:
                 break
@@ -142,10 +142,10 @@ class CallPlan(Plan):
         else:
             granted = yield queued
             if not granted:
-                meters.inside.move(env.now, -1)
+                meters.inside.move(env._now, -1)
                 host.inflight -= 1
                 return REFUSED
-            meters.wait.add(env.now - arrived)
+            meters.wait.add(env._now - arrived)
         sample = self.sample or pod.sample
         work = sample()
         yield env.timeout(work + backend.hop + pod.lag)
@@ -177,8 +177,9 @@ class StorePlan(Plan):
     __slots__ = ("store", "write", "sample", "error_rate", "error_cause")
 
     def run(self, req: Request, pod: Pod | None) -> Run:
-        return (yield from self.flows.store_op(self.store, self.write, pod, self.sample,
-                                               self.error_rate, self.error_cause))
+        # the operation's own generator, not one around it: a frame less per operation
+        return self.flows.store_op(self.store, self.write, pod, self.sample, self.error_rate,
+                                   self.error_cause)
 
 
 class PublishPlan(Plan):
@@ -194,7 +195,7 @@ class PublishPlan(Plan):
         if err is not None:
             return err
         req.pending += 1
-        if not queue.publish([req, self, flows.env.now]):
+        if not queue.publish([req, self, flows.env._now]):
             req.pending -= 1
             return causes.QUEUE_FULL
         return None
@@ -207,8 +208,7 @@ class ExternalPlan(Plan):
 
     def run(self, req: Request, pod: Pod | None) -> Run:
         external: External = self.external
-        return (yield from external.call(self.sample, self.error_rate, self.error_cause,
-                                         self.timeout))
+        return external.call(self.sample, self.error_rate, self.error_cause, self.timeout)
 
 
 class BranchPlan(Plan):
