@@ -209,6 +209,10 @@ def _env() -> dict[str, str]:
     return env
 
 
+CHILDREN: set[int] = set()
+"""Process ids of the runs going now (each is killed when its run is closed)."""
+
+
 async def run(path: Path, sets: Iterable[str] = (), replications: int | None = None
               ) -> AsyncIterator[Update]:
     """Run a scenario in a child process; yield its updates as they come. Closing the
@@ -217,6 +221,7 @@ async def run(path: Path, sets: Iterable[str] = (), replications: int | None = N
         *command(path, sets, replications), stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE, env=_env(), limit=2**26)
     assert proc.stdout is not None and proc.stderr is not None
+    CHILDREN.add(proc.pid)
     ended = False
     try:
         async for raw in proc.stdout:
@@ -238,6 +243,7 @@ async def run(path: Path, sets: Iterable[str] = (), replications: int | None = N
             with contextlib.suppress(ProcessLookupError):
                 proc.kill()
             await proc.wait()
+        CHILDREN.discard(proc.pid)
 
 
 class Latest:

@@ -151,6 +151,7 @@ class ScenariosScreen(Screen):
         self.running: str | None = None
         self.shown: str | None = None
         self.route: str | None = None
+        self.progress_shown = 0  # progress updates that reached the screen (after merging)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -272,6 +273,7 @@ class ScenariosScreen(Screen):
 
     @on(RunProgress)
     def _progress(self, event: RunProgress) -> None:
+        self.progress_shown += 1
         self._status(event.name, Text(f"{100 * event.fraction:.0f}%", style="yellow"))
         if self.shown == event.name:
             self.query_one("#progress", ProgressBar).update(progress=100 * event.fraction)

@@ -34,6 +34,9 @@ MARK_STYLES = {
 }
 """How a blast radius mark reads in the tree: a word (readable without colour) and a style."""
 
+TAB_FOCUS = {"nodes": "#node-table", "replica": "#replica-nodes"}
+"""The widget the keys go to once a tab is shown (the tree for the others)."""
+
 BLAST_HELP = ("Press b (or Enter) on any item, a node or a store say, to see what its loss "
               "takes down: it is marked in the tree. Escape clears.")
 
@@ -213,7 +216,9 @@ class TopologyScreen(Screen):
         self.post_message(self.Marked(None))
 
     def action_tab(self, tab: str) -> None:
+        """Show a tab; the keys then move through its table, or through the tree."""
         self.query_one(TabbedContent).active = tab
+        self.query_one(TAB_FOCUS.get(tab, "#tree")).focus()
 
     def show(self, key: str, blast: bool = False) -> None:
         tree = self.query_one(ComponentTree)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import io
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 
@@ -13,3 +16,14 @@ def plain(renderable: Any, width: int = 100) -> str:
     console = Console(width=width, record=True, file=io.StringIO())
     console.print(renderable)
     return console.export_text()
+
+
+def sync(test: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
+    """An async test run on its own event loop (Textual's run_test is async; this suite
+    has no asyncio plugin). The fixtures are the async function's own arguments."""
+
+    @functools.wraps(test)
+    def run(*args: Any, **kwargs: Any) -> None:
+        asyncio.run(test(*args, **kwargs))
+
+    return run

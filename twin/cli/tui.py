@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from twin.cli import common
-from twin.cli.model import ContextOpt, KubeconfigOpt, SetOpt, TopologyOpt, _load
+from twin.cli.model import ContextOpt, KubeconfigOpt, SetOpt, TopologyOpt, _exit, _load
 
 LiveOpt = Annotated[bool, typer.Option(
     "--live", help="Beside the model, the running kind replica's nodes (a Replica tab, "
@@ -32,8 +32,8 @@ def tui(topology: TopologyOpt = None, set_: SetOpt = None, live: LiveOpt = False
     try:
         from tui.app import run
     except ImportError as e:
-        raise common.cannot_run(f"the terminal UI needs the Python package {e.name!r}",
-                                f"install it: .venv/bin/pip install {e.name}") from None
+        _exit(common.cannot_run(f"the terminal UI needs the Python package {e.name!r}",
+                                f"install it: .venv/bin/pip install {e.name}"))
     from twin.views.tree import TopologyView
 
     replica = None
@@ -45,11 +45,11 @@ def tui(topology: TopologyOpt = None, set_: SetOpt = None, live: LiveOpt = False
         try:
             replica.status()
         except CannotRun as e:
-            raise common.cannot_run(e.what, e.how) from None
+            _exit(common.cannot_run(e.what, e.how))
     elif kubeconfig is not None or context is not None:
         from twin.model.errors import ModelError, Problem
 
-        raise common.bad_input(ModelError([Problem(
+        _exit(common.bad_input(ModelError([Problem(
             "--kubeconfig" if kubeconfig else "--context", 0, 0, "",
-            "--kubeconfig and --context only apply with --live")]))
+            "--kubeconfig and --context only apply with --live")])))
     run(TopologyView(topo, str(path)), common.shipped("scenarios"), replica)
