@@ -14,7 +14,7 @@ CHARTS = (
     ("latency", "latency (s)"),
     ("errors", "error rate"),
     ("throughput", "throughput (requests/s)"),
-    ("queues", "queue depth (messages)"),
+    ("queues", "queue depth (messages)"),  # titles fit a 40-column chart, or plotext drops them
 )
 """(id, title) of each chart, in the order they are laid out."""
 
@@ -63,13 +63,15 @@ class RunCharts(Grid):
                              marker="braille")
                     drawn = True
             else:
-                for name, values in series.get("queues", {}).items():
+                queues = series.get("queues", {})
+                for name, values in queues.items():
                     x, y = _points(t, values)
-                    if x and any(y):
+                    if x:
                         plt.plot(x, y, label=name, marker="braille")
                         drawn = True
-            if not drawn and chart_id == "queues" and series.get("queues"):
-                plt.title(f"{title}: every queue stayed empty")
+                if drawn and not any(v for vs in queues.values() for v in vs):
+                    plt.title("queue depth: all stayed empty")
+                    plt.ylim(0, 1)
             if drawn:
                 for f in faults:
                     plt.vline(f["at"], "magenta")

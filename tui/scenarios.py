@@ -34,7 +34,6 @@ from textual.widgets import (
 from tui import runs
 from tui.charts import RunCharts
 from tui.palette import Command
-from tui.text import hanging
 
 THROTTLE = 0.1
 """Seconds between two progress updates that reach the screen."""
@@ -43,20 +42,21 @@ STATUS = {"held": ("held", "green"), "failed": ("FAILED", "bold red"), "n/a": ("
 
 
 def checks_text(data: dict[str, Any]) -> RenderableType:
-    """Each check: its status and name; what was observed against its bound; what it measures."""
-    lines: list[Text] = []
+    """Each check: its status; its name, what was observed against its bound, what it measures."""
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(no_wrap=True)
+    grid.add_column(ratio=1)
     for c in data["checks"]:
         word, style = STATUS.get(c["status"], (c["status"], ""))
         failed = (f" in {c['failed_in']} of {c['replications']}"
                   if c["status"] == "failed" and c["replications"] > 1 else "")
-        lines.append(Text.assemble((f"{word:<6}", style), " ", (c["name"], "bold")))
         if c["status"] == "n/a":
-            lines.append(Text(f"       not applicable: {c['reason']}", style="yellow"))
+            seen = Text(f"not applicable: {c['reason']}", style="yellow")
         else:
-            lines.append(Text.assemble("       ", (c["observed"], style), f", bound {c['bound']}",
-                                       failed))
-        lines.append(Text(f"       {c['what']}", style="dim"))
-    return hanging(lines)
+            seen = Text.assemble((c["observed"], style), f", bound {c['bound']}", failed)
+        grid.add_row(Text(word, style=style), Text.assemble(
+            (c["name"], "bold"), "\n", seen, "\n", (c["what"], "dim")))
+    return grid
 
 
 def timeline_text(data: dict[str, Any]) -> RenderableType:

@@ -164,7 +164,8 @@ class TopologyView:
         ext = tuple(Item(f"external/{e.name}", e.name, "external") for e in topo.externals)
         if ext:
             out.append(Item("section/external", SECTIONS["external"], "section", "", ext))
-        pools = tuple(Item(f"pool/{p.name}", p.name, "pool", f"{len(p.nodes)} nodes",
+        pools = tuple(Item(f"pool/{p.name}", p.name, "pool",
+                           f"{len(p.nodes)} node{'s' if len(p.nodes) != 1 else ''}",
                            tuple(Item(f"node/{n.name}", n.name, "node",
                                       f"{len(self.placed.on(n.name))} pods") for n in p.nodes))
                       for p in topo.pools)
