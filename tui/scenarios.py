@@ -33,7 +33,9 @@ from textual.widgets import (
 
 from tui import runs
 from tui.charts import RunCharts
+from tui.follow import Follow
 from tui.palette import Command
+from tui.pane import Pane
 
 THROTTLE = 0.1
 """Seconds between two progress updates that reach the screen."""
@@ -152,6 +154,7 @@ class ScenariosScreen(Screen):
         self.shown: str | None = None
         self.route: str | None = None
         self.progress_shown = 0  # progress updates that reached the screen (after merging)
+        self.follow = Follow(self, self._show)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -163,17 +166,17 @@ class ScenariosScreen(Screen):
         with Vertical(id="files-box"):
             yield DataTable(id="files", cursor_type="row")
         with Vertical(id="run"):
-            yield Static("reading scenarios/ ...", id="run-title")
+            yield Static("reading scenarios/ ...", id="run-title")  # 3 lines: never laid out again
             yield ProgressBar(total=100, show_eta=False, id="progress")
             with TabbedContent(id="run-tabs", initial="checks"):
                 with TabPane("Checks", id="checks"), VerticalScroll():
-                    yield Static("", id="checks-text")
+                    yield Pane(id="checks-text")
                 with TabPane("Charts", id="charts"):
                     yield RunCharts(id="run-charts")
                 with TabPane("Timeline", id="timeline"), VerticalScroll():
-                    yield Static("", id="timeline-text")
+                    yield Pane(id="timeline-text")
                 with TabPane("Impact", id="impact"), VerticalScroll():
-                    yield Static("", id="impact-text")
+                    yield Pane(id="impact-text")
 
     def on_mount(self) -> None:
         table = self.query_one("#files", DataTable)
@@ -192,7 +195,7 @@ class ScenariosScreen(Screen):
             self.files[f.name] = f
             table.add_row(Text("bad", style="red") if f.problem else "", f.name, key=f.name)
         if not event.files:
-            self.query_one("#run-title", Static).update(
+            self._title(
                 f"no scenario files in {self.app.scenarios_dir}")  # type: ignore[attr-defined]
         table.focus()
 
@@ -200,7 +203,7 @@ class ScenariosScreen(Screen):
 
     @on(DataTable.RowHighlighted, "#files")
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:
-        self._show(str(event.row_key.value))
+        self.follow(str(event.row_key.value))
 
     @on(DataTable.RowSelected, "#files")
     def _selected(self, event: DataTable.RowSelected) -> None:
@@ -211,25 +214,28 @@ class ScenariosScreen(Screen):
         self.shown = name
         f = self.files[name]
         data = self.results.get(name)
-        title = self.query_one("#run-title", Static)
         bar = self.query_one("#progress", ProgressBar)
-        if f.problem:
-            title.update(Text(f.problem, style="red"))
-        elif data is not None:
-            title.update(verdict(data))
+        if data is not None:
+            self._title(verdict(data))
         elif name != self.running:
-            title.update(Text.assemble((f.name, "bold"), f"  {f.duration} x {f.replications}\n",
-                                       (f.description or "", "dim"), "\n",
-                                       ("Enter or r runs it on the simulator", "italic")))
+            self._title(Text.assemble((f.name, "bold"), (" cannot be read" if f.problem else
+                                                          f"  {f.duration} x {f.replications}"),
+                                      "\n", (f.description, "dim")))
         if name != self.running:
             bar.update(progress=100 if data is not None else 0)
         self.route = main_route(data) if data else None
         self._fill(data)
+        if f.problem:
+            self.query_one("#checks-text", Pane).show(Text(f.problem, style="red"))
+        elif data is None and name != self.running:
+            self.query_one("#checks-text", Pane).show(Text(
+                "Not run yet: r (or Enter) runs it on the simulator, in a child process.",
+                style="italic"))
 
     def _fill(self, data: dict[str, Any] | None) -> None:
-        self.query_one("#checks-text", Static).update(checks_text(data) if data else "")
-        self.query_one("#timeline-text", Static).update(timeline_text(data) if data else "")
-        self.query_one("#impact-text", Static).update(impact_text(data) if data else "")
+        self.query_one("#checks-text", Pane).show(checks_text(data) if data else "")
+        self.query_one("#timeline-text", Pane).show(timeline_text(data) if data else "")
+        self.query_one("#impact-text", Pane).show(impact_text(data) if data else "")
         self.query_one(RunCharts).show(data, self.route)
 
     # ---------------------------------------------------------------- runs
@@ -251,7 +257,7 @@ class ScenariosScreen(Screen):
         self.results.pop(name, None)
         self._status(name, Text("0%", style="yellow"))
         self._show(name)
-        self.query_one("#run-title", Static).update(Text.assemble(
+        self._title(Text.assemble(
             ("running ", "bold"), name, f" ({f.duration} x {f.replications}, in a child process)"))
         self.query_one("#progress", ProgressBar).update(progress=0)
         self._run(f)
@@ -277,7 +283,7 @@ class ScenariosScreen(Screen):
         self._status(event.name, Text(f"{100 * event.fraction:.0f}%", style="yellow"))
         if self.shown == event.name:
             self.query_one("#progress", ProgressBar).update(progress=100 * event.fraction)
-            self.query_one("#run-title", Static).update(Text.assemble(
+            self._title(Text.assemble(
                 ("running ", "bold"), event.name, f": {event.note}"))
 
     @on(RunFinished)
@@ -295,7 +301,8 @@ class ScenariosScreen(Screen):
         self.running = None
         self._status(event.name, Text("err", style="bold red"))
         if self.shown == event.name:
-            self.query_one("#run-title", Static).update(Text("\n".join(event.lines), style="red"))
+            self._title(Text.assemble((event.name, "bold"), (" did not run", "red")))
+            self.query_one("#checks-text", Pane).show(Text("\n".join(event.lines), style="red"))
             self.query_one("#progress", ProgressBar).update(progress=0)
 
     def action_cancel(self) -> None:
@@ -307,6 +314,9 @@ class ScenariosScreen(Screen):
         if self.shown == name:
             self._show(name)
         self.notify(f"{name} cancelled")
+
+    def _title(self, text: Text | str) -> None:
+        self.query_one("#run-title", Static).update(text, layout=False)
 
     def _status(self, name: str, text: Text) -> None:
         table = self.query_one("#files", DataTable)

@@ -20,7 +20,9 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane, Tree
 from textual.widgets.tree import TreeNode
 
+from tui.follow import Follow
 from tui.palette import Command
+from tui.pane import Pane
 from tui.text import hanging, sections
 from twin.views.tree import NODE_COLUMNS, Blast, Item, TopologyView
 
@@ -116,6 +118,7 @@ class TopologyScreen(Screen):
     def __init__(self) -> None:
         super().__init__()
         self.blast_key: str | None = None
+        self.follow = Follow(self, self._show_detail)
 
     @property
     def view(self) -> TopologyView:
@@ -127,13 +130,13 @@ class TopologyScreen(Screen):
             yield ComponentTree(self.view.tree(), id="tree")
             with TabbedContent(id="tabs", initial="details"):
                 with TabPane("Details", id="details"), VerticalScroll():
-                    yield Static(id="detail")
+                    yield Pane(id="detail")
                 with TabPane("Nodes", id="nodes"):
                     yield DataTable(id="node-table", cursor_type="row", zebra_stripes=True)
                     with VerticalScroll(id="node-pods-box"):
-                        yield Static(id="node-pods")
+                        yield Pane(id="node-pods")
                 with TabPane("Blast radius", id="blast"), VerticalScroll():
-                    yield Static(BLAST_HELP, id="blast-text")
+                    yield Pane(BLAST_HELP, id="blast-text")
                 if self.app.replica is not None:  # type: ignore[attr-defined]
                     with TabPane("Replica", id="replica"):
                         yield DataTable(id="replica-nodes", cursor_type="row")
@@ -155,7 +158,7 @@ class TopologyScreen(Screen):
 
     @on(Tree.NodeHighlighted, "#tree")
     def _highlighted(self, event: Tree.NodeHighlighted[str]) -> None:
-        self._show_detail(event.node)
+        self.follow(event.node)
 
     @on(Tree.NodeSelected, "#tree")
     def _selected(self, event: Tree.NodeSelected[str]) -> None:
@@ -165,7 +168,7 @@ class TopologyScreen(Screen):
     def _show_detail(self, node: TreeNode[str] | None) -> None:
         if node is None or node.data is None:
             return
-        self.query_one("#detail", Static).update(
+        self.query_one("#detail", Pane).show(
             sections((s.title, s.lines) for s in self.view.detail(node.data)))
 
     # ------------------------------------------------------------ nodes tab
@@ -181,7 +184,7 @@ class TopologyScreen(Screen):
         pending = self.view.pending()
         if pending:
             lines.append(Text(f"Pending (no node with room): {', '.join(pending)}", style="bold red"))
-        self.query_one("#node-pods", Static).update(hanging(lines))
+        self.query_one("#node-pods", Pane).show(hanging(lines))
 
     # --------------------------------------------------------- blast radius
 
@@ -197,7 +200,7 @@ class TopologyScreen(Screen):
         self.blast_key = key
         self.query_one(ComponentTree).mark(blast)
         lines = render_blast(self.view.blast_radius(key), self.view.topo)
-        self.query_one("#blast-text", Static).update(hanging(lines))
+        self.query_one("#blast-text", Pane).show(hanging(lines))
         self.query_one(TabbedContent).active = "blast"
         self.post_message(self.Marked(blast))
 
@@ -211,7 +214,7 @@ class TopologyScreen(Screen):
             return
         self.blast_key = None
         self.query_one(ComponentTree).mark(None)
-        self.query_one("#blast-text", Static).update(BLAST_HELP)
+        self.query_one("#blast-text", Pane).show(BLAST_HELP)
         self.query_one(TabbedContent).active = "details"
         self.post_message(self.Marked(None))
 

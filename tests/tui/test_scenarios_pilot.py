@@ -48,8 +48,8 @@ async def test_lists_the_scenario_files(make_app: Callable[..., Any]) -> None:
         assert [str(k.value) for k in table.rows] == ["llm-slow", "redis-master-crash",
                                                       "storage-node-loss"]
         assert app.focused is table
-        title = plain(screen.query_one("#run-title").content)
-        assert "llm-slow" in title and "Enter or r runs it" in title
+        assert "llm-slow" in plain(screen.query_one("#run-title").content)
+        assert "r (or Enter) runs it" in plain(screen.query_one("#checks-text").content)
 
 
 @sync
@@ -116,6 +116,7 @@ async def test_a_bad_file_is_listed_with_its_problem(make_app: Callable[..., Any
         screen = await _scenarios(app, pilot)
         assert screen.query_one("#files").get_cell("broken", "status").plain == "bad"
         await _to(pilot, screen, "broken")
-        assert "broken.yaml:" in plain(screen.query_one("#run-title").content)
+        assert "cannot be read" in plain(screen.query_one("#run-title").content)
+        assert "broken.yaml:" in plain(screen.query_one("#checks-text").content)
         await pilot.press("r")
         assert screen.running is None and not runs.CHILDREN
