@@ -17,7 +17,7 @@ def _imported_after(module: str) -> set[str]:
     return {m.split(".")[0] for m in out.stdout.split()}
 
 
-@pytest.mark.parametrize("module", ["twin.model.topology", "twin.validate", "twin.graph.placement",
+@pytest.mark.parametrize("module", ["twin.model.topology", "twin.loading.files", "twin.graph.placement",
                                     "twin.sim.rng"])
 def test_core_imports_no_ui_and_no_heavy_library(module: str) -> None:
     loaded = _imported_after(module)

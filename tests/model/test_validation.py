@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
+from twin.loading.files import load, load_topology
 from twin.model.errors import ModelError
-from twin.validate import load, load_topology
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE = (ROOT / "topologies" / "eco2-base.yaml").read_text(encoding="utf-8")

@@ -13,8 +13,8 @@ from sample_topology import eco2, small
 
 from twin.model.topology import Topology
 from twin.render import KIND_CONFIG, Rendered, render, write
+from twin.render.manifest_check import check_kind_config, check_objects
 from twin.render.meta import REPLICA_ONLY
-from twin.render.schema import check_kind_config, check_objects
 
 
 def _find(r: Rendered, kind: str, name: str, ns: str | None = None) -> dict:

@@ -22,8 +22,8 @@ def _exit(e: common.Exit) -> NoReturn:
 
 
 def _load(path: Path, sets: list[str] | None):  # noqa: ANN202 - a Topology
+    from twin.loading.files import load_topology
     from twin.model.errors import ModelError
-    from twin.validate import load_topology
 
     common.warn_sets(sets)
     try:
@@ -60,7 +60,7 @@ def render_cmd(
                  "(pip install kubernetes-validate)")
         check = False
     if check:
-        from twin.render.schema import check_kind_config, check_objects
+        from twin.render.manifest_check import check_kind_config, check_objects
 
         report = check_objects(rendered.objects, topo.cluster.kubernetes_version)
         if report.note:
