@@ -185,7 +185,7 @@ def test_every_rendered_standin_config_is_understood() -> None:
 
     from standin.server import StandIn, sample
     from twin.loading.files import load_topology
-    from twin.render import render
+    from twin.render.manifests import render
 
     known = {"call", "store", "publish", "external", "emit", "stream", "branch"}
     rng = random.Random(1)

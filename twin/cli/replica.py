@@ -43,7 +43,7 @@ def render_cmd(
     check: Annotated[bool, typer.Option(help="Validate offline against Kubernetes and Istio schemas.")] = True,
 ) -> None:
     """The kind cluster config and the manifests of the replica, written atomically."""
-    from twin.render import render, write
+    from twin.render.manifests import render, write
 
     topo = _load(topology, set_)
     if out.exists() and not out.is_dir():
