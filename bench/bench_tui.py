@@ -84,7 +84,7 @@ def _p(values: list[float], q: float) -> float:
 async def main() -> None:
     from tui.app import RunOptions, TwinApp
     from tui.scenarios import THROTTLE, ScenariosScreen
-    from twin.validate import load_topology
+    from twin.loading.files import load_topology
     from twin.views.tree import TopologyView
 
     view = TopologyView(load_topology(ROOT / "topologies" / "eco2-prod.yaml"), "eco2-prod")

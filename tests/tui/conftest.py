@@ -18,7 +18,7 @@ SMALL_SET = ("llm-slow.yaml", "redis-master-crash.yaml", "storage-node-loss.yaml
 
 @pytest.fixture(scope="session")
 def prod_view():  # noqa: ANN201 - a TopologyView
-    from twin.validate import load_topology
+    from twin.loading.files import load_topology
     from twin.views.tree import TopologyView
 
     return TopologyView(load_topology(PROD), "topologies/eco2-prod.yaml")

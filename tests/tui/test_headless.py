@@ -32,7 +32,7 @@ def test_twin_and_a_simulation_never_import_textual() -> None:
 
 def test_the_views_and_the_run_adapter_never_import_textual() -> None:
     loaded = _modules_after(
-        "from twin.validate import load_topology\n"
+        "from twin.loading.files import load_topology\n"
         "from twin.views.tree import TopologyView\n"
         "import tui.runs, tui.live\n"
         "v = TopologyView(load_topology('topologies/eco2-prod.yaml'))\n"
@@ -42,5 +42,5 @@ def test_the_views_and_the_run_adapter_never_import_textual() -> None:
 
 
 def test_the_cli_imports_textual_only_for_twin_tui() -> None:
-    loaded = _modules_after("from twin.cli import app\n")
+    loaded = _modules_after("from twin.cli.app import app\n")
     assert not loaded & set(UI), loaded & set(UI)

@@ -56,7 +56,7 @@ def test_chat_api_details(prod_view: TopologyView) -> None:
 
 
 def test_detail_follows_the_model() -> None:
-    from twin.validate import load_topology
+    from twin.loading.files import load_topology
 
     topo = load_topology(PROD, ["services.chat-api.port=9000", "services.chat-api.hpa.max=12"])
     d = _lines(TopologyView(topo), "service/chat-api")["service/chat-api"]
