@@ -15,7 +15,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane, Tree
 from textual.widgets.tree import TreeNode
@@ -108,13 +107,6 @@ class TopologyScreen(Screen):
         Binding("n", "tab('nodes')", "Nodes"),
     ]
 
-    class Marked(Message):
-        """A blast radius was put on the tree (None: cleared)."""
-
-        def __init__(self, blast: Blast | None):
-            super().__init__()
-            self.blast = blast
-
     def __init__(self) -> None:
         super().__init__()
         self.blast_key: str | None = None
@@ -202,7 +194,6 @@ class TopologyScreen(Screen):
         lines = render_blast(self.view.blast_radius(key), self.view.topo)
         self.query_one("#blast-text", Pane).show(hanging(lines))
         self.query_one(TabbedContent).active = "blast"
-        self.post_message(self.Marked(blast))
 
     def action_blast(self) -> None:
         node = self.query_one(ComponentTree).cursor_node
@@ -216,7 +207,6 @@ class TopologyScreen(Screen):
         self.query_one(ComponentTree).mark(None)
         self.query_one("#blast-text", Pane).show(BLAST_HELP)
         self.query_one(TabbedContent).active = "details"
-        self.post_message(self.Marked(None))
 
     def action_tab(self, tab: str) -> None:
         """Show a tab; the keys then move through its table, or through the tree."""
