@@ -12,10 +12,12 @@ package moves its functions, this module is the only one to change.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import json
 import math
 import os
+import signal
 import sys
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -25,6 +27,9 @@ from typing import Any
 
 PROGRESS_EVERY = 0.05
 """The child writes a progress line at most this often (seconds)."""
+
+NICENESS = 10
+"""The child runs below the screen's priority: a key is answered before a bucket is simulated."""
 
 MAX_EVENTS = 400
 """Timeline rows sent to the screen; result.json keeps every event."""
@@ -148,6 +153,8 @@ def child(argv: list[str]) -> int:
     ap.add_argument("--set", action="append", default=[])
     ap.add_argument("--replications", type=int)
     args = ap.parse_args(argv)
+    with contextlib.suppress(OSError, AttributeError):  # AttributeError: no os.nice here
+        os.nice(NICENESS)
     try:
         loaded = loader.load(args.file, args.set)
     except ModelError as e:
@@ -211,6 +218,17 @@ def _env() -> dict[str, str]:
 
 CHILDREN: set[int] = set()
 """Process ids of the runs going now (each is killed when its run is closed)."""
+
+
+def stop_all() -> None:
+    """Kill every run still going: the UI is closing, and a run it started must not outlive it."""
+    for pid in list(CHILDREN):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        CHILDREN.discard(pid)
+
+
+atexit.register(stop_all)
 
 
 async def run(path: Path, sets: Iterable[str] = (), replications: int | None = None

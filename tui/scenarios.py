@@ -184,6 +184,9 @@ class ScenariosScreen(Screen):
         table.add_column("scenario", key="name")
         self._list()
 
+    def on_unmount(self) -> None:
+        runs.stop_all()  # the app is closing: its run goes with it
+
     @work(thread=True, exclusive=True, group="list")
     def _list(self) -> None:
         self.post_message(self.Listed(runs.scenario_files(self.app.scenarios_dir)))  # type: ignore[attr-defined]

@@ -62,7 +62,7 @@ async def test_run_a_scenario_to_the_end_and_see_its_checks(
         await _to(pilot, screen, "redis-master-crash")
         await pilot.press("r")
         assert screen.running == "redis-master-crash"
-        assert runs.CHILDREN, "the run is a child process"
+        await _until(pilot, lambda: bool(runs.CHILDREN), 30)  # the run is a child process
         await _until(pilot, lambda: screen.running is None, 90)
         data = screen.results["redis-master-crash"]
         assert set(data) == set(recorded)  # the recorded run of the snapshots has today's shape
@@ -104,6 +104,23 @@ async def test_cancel_kills_the_child_process(make_app: Callable[..., Any]) -> N
             os.kill(pid, 0)
         assert screen.running is None and "storage-node-loss" not in screen.results
         assert screen.query_one("#files").get_cell("storage-node-loss", "status").plain == "stop"
+
+
+@sync
+async def test_quitting_during_a_run_kills_its_child(make_app: Callable[..., Any]) -> None:
+    app = make_app(replications=None)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await _scenarios(app, pilot)
+        await _to(pilot, screen, "storage-node-loss")
+        await pilot.press("r")
+        await _until(pilot, lambda: bool(runs.CHILDREN), 30)
+        (pid,) = runs.CHILDREN
+        await pilot.press("q")
+    assert not runs.CHILDREN
+    with pytest.raises(ProcessLookupError):
+        for _ in range(50):  # killed; gone once its parent has reaped it (or init has)
+            os.kill(pid, 0)
+            time.sleep(0.1)
 
 
 @sync
