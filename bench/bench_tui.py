@@ -24,7 +24,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-KEYS = 40          # keys timed per page and condition
+KEYS = 100         # keys timed per page and condition
 PAUSE = 0.03       # between two keys, as someone holding an arrow key
 RUN = "storage-node-loss"
 TARGET = 0.050

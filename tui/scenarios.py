@@ -154,6 +154,7 @@ class ScenariosScreen(Screen):
         self.shown: str | None = None
         self.route: str | None = None
         self.progress_shown = 0  # progress updates that reached the screen (after merging)
+        self.tens, self.note = 0, ""  # what the running one's list cell and title last said
         self.follow = Follow(self, self._show)
 
     def compose(self) -> ComposeResult:
@@ -257,6 +258,7 @@ class ScenariosScreen(Screen):
             self.notify(f.problem, severity="error")
             return
         self.running = name
+        self.tens, self.note = 0, ""
         self.results.pop(name, None)
         self._status(name, Text("0%", style="yellow"))
         self._show(name)
@@ -283,11 +285,15 @@ class ScenariosScreen(Screen):
     @on(RunProgress)
     def _progress(self, event: RunProgress) -> None:
         self.progress_shown += 1
-        self._status(event.name, Text(f"{100 * event.fraction:.0f}%", style="yellow"))
+        tens = int(10 * event.fraction)  # the list's cell in steps of 10 %: each one repaints it all
+        if tens != self.tens:
+            self.tens = tens
+            self._status(event.name, Text(f"{10 * tens}%", style="yellow"))
         if self.shown == event.name:
             self.query_one("#progress", ProgressBar).update(progress=100 * event.fraction)
-            self._title(Text.assemble(
-                ("running ", "bold"), event.name, f": {event.note}"))
+            if event.note != self.note:
+                self.note = event.note
+                self._title(Text.assemble(("running ", "bold"), event.name, f": {event.note}"))
 
     @on(RunFinished)
     def _finished(self, event: RunFinished) -> None:
