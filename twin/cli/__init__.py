@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from twin.cli import common, demo, model, replica, scenario, sim
+from twin.cli import capacity, common, demo, model, replica, scenario, sim
 
 app = typer.Typer(
     name="twin",
@@ -20,7 +20,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for _group in (model, sim, scenario, replica, demo):
+for _group in (model, sim, scenario, replica, demo, capacity):
     _group.register(app)
 
 
