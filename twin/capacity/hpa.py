@@ -121,12 +121,8 @@ def settle(topo: Topology, net: Network, solve_at: Callable[[dict[str, int]], So
         st = net.stations[key]
         reading = _reading(hpa, st, sol)
         n = replicas[key]
-        if math.isinf(reading):
-            wanted = None
-        elif hpa.metric == "queue_length":
-            wanted = max(hpa.min, math.ceil(reading / hpa.target))
-        else:
-            wanted = max(hpa.min, math.ceil(reading * n / hpa.target)) if n else hpa.min
+        unbounded = hpa.model_copy(update={"max": max(hpa.max, n, 1) * 1000})
+        wanted = None if math.isinf(reading) else desired(unbounded, w.name, n, reading)
         states.append(HpaState(w.name, key, hpa.metric, hpa.target, hpa.min, hpa.max,
                                st.replicas, n, None if math.isinf(reading) else reading, wanted))
     return replicas, states

@@ -203,7 +203,12 @@ def register(app: typer.Typer) -> None:
         topo = loads = None
         try:
             topo = load_topology(topology, sets=set_ or ())
-            loads = resolve_loads(topo, list(load or []), scale)
+        except ModelError as e:
+            problems += e.problems
+        try:  # the --load problems too, against the file as it is when a --set broke it
+            plain = topo or (load_topology(topology) if set_ else None)
+            if plain is not None:
+                loads = resolve_loads(plain, list(load or []), scale)
         except ModelError as e:
             problems += e.problems
         if problems:
