@@ -236,3 +236,67 @@ def register(app: typer.Typer) -> None:
         print_answer(a, elapsed)
         if compared is not None:
             print_compared(compared, result)
+
+    @app.command("sweep")
+    def sweep_cmd(
+        file: Annotated[Path, typer.Argument(help="A kind: Sweep file.")],
+        executor: Annotated[str, typer.Option(
+            help="local (a process pool) or tcp://HOST:PORT (a Dask scheduler).")] = "local",
+        workers: Annotated[int, typer.Option(min=1, help="Local processes.")] = 2,
+        set_: Annotated[list[str] | None, typer.Option(
+            "--set", help="PATH=VALUE on the topology of every point.")] = None,
+        out: Annotated[Path, typer.Option(help="Folder for points.csv, sweep.json, plots.")] =
+        Path("out/sweep"),
+        plots: Annotated[bool, typer.Option(help="Write PNG plots.")] = True,
+    ) -> None:
+        """A grid of simulator runs: CSV, JSON, plots, the largest load meeting the SLO."""
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+        from twin.capacity import sweep as sweeps
+        from twin.capacity.grid import ExecutorUnavailable, executor_problem
+        from twin.capacity.sweep_output import largest_meeting_slo, write
+        from twin.model.errors import ModelError, Problem
+
+        problems: list[Problem] = []
+        why = executor_problem(executor)
+        if why:
+            problems.append(Problem(f"--executor {executor}", 0, 0, "executor", why))
+        points = None
+        try:
+            spec, doc = sweeps.load(file)
+            points = sweeps.plan(spec, doc, set_ or [])
+        except ModelError as e:
+            problems += e.problems
+        if problems:
+            raise typer.Exit(common.bad_input(ModelError(problems)).code)
+        n = len(points) * spec.replications
+        bar = Progress("[bold]{task.description}", BarColumn(), MofNCompleteColumn(),
+                       TimeElapsedColumn(), console=common.err, transient=True)
+        task = bar.add_task(f"{spec.name}: {len(points)} points x {spec.replications}", total=n)
+        t0 = time.perf_counter()
+        try:
+            with bar:
+                result = sweeps.run(spec, points, executor, workers,
+                                    lambda done, _total: bar.update(task, completed=done))
+        except ExecutorUnavailable as e:
+            raise typer.Exit(common.cannot_run(e.what, e.how).code) from None
+        wall = time.perf_counter() - t0
+        keys = [k for k in (spec.slo.metric,) if spec.slo] or ["route/chat/latency.p95"]
+        t = _table(f"{spec.name}: {len(points)} points, {spec.replications} replication"
+                   f"{'s' if spec.replications != 1 else ''} each", "point",
+                   *[a.name for a in spec.axes], *keys, "pending", "SLO")
+        for p in result.points:
+            cells = [str(v) for _, v in p.point.values]
+            for k in keys:
+                est = p.aggregate.get(k)
+                cells.append("-" if est is None else _s(est.mean))
+            slo = "" if p.slo is None else "met" if p.slo else "missed"
+            t.add_row(str(p.point.index), *cells, str(p.pending), slo,
+                      style="red" if p.slo is False else None)
+        common.out.print(t)
+        for v, x in largest_meeting_slo(result):
+            common.out.print(f"largest {spec.x_axis.name} meeting the SLO with {v}: "
+                             + ("none" if x is None else f"{x:g}"), markup=False, soft_wrap=True)
+        written = write(result, out, plots)
+        common.out.print(f"{n} runs in {wall:.1f}s on {executor}; wrote "
+                         + ", ".join(str(p) for p in written), markup=False, soft_wrap=True)
