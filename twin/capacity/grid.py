@@ -111,7 +111,7 @@ def _dask(fn: Callable[[T], R], tasks: Sequence[T], address: str, tick: Progress
                                   "pip install 'dask[distributed]' (it is in requirements.lock)"
                                   ) from e
     try:
-        client = Client(address, timeout="10s", set_as_default=False)
+        client = Client(address, timeout="10s")
     except (OSError, TimeoutError) as e:
         raise ExecutorUnavailable(
             f"no Dask scheduler answers at {address}",
