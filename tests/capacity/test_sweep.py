@@ -188,3 +188,17 @@ def test_shipped_sweep_runs_and_finds_what_3x_chat_needs(tmp_path) -> None:
     doc = json.loads((tmp_path / "sweep.json").read_text())
     best = {b["variant"]: b["x"] for b in doc["largest_meeting_slo"]}
     assert best["chat-worker=3, app nodes=4 nodes"] < best["chat-worker=7, app nodes=5 nodes"]
+
+
+def test_docs_sweep_example_plans(tmp_path) -> None:
+    import re
+
+    text = (ROOT / "docs" / "capacity.md").read_text()
+    block = next(b for b in re.findall(r"```yaml\n(.*?)```", text, re.S) if "kind: Sweep" in b)
+    (tmp_path / "topologies").symlink_to(ROOT / "topologies")
+    (tmp_path / "sweeps").mkdir()
+    path = tmp_path / "sweeps" / "example.yaml"
+    path.write_text(block)
+    spec, doc = sweeps.load(path)
+    points = sweeps.plan(spec, doc)
+    assert len(points) == 3 * 3 * 2 and spec.x_axis.label == "chat"
