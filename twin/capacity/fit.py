@@ -117,11 +117,8 @@ def without_each_node(topo: Topology, base: Schedule, label: str) -> list[FitCas
 def at_hpa_max(topo: Topology) -> Topology:
     """The topology with every HPA-scaled workload at its maximum (its first version's
     Deployment, as the HPA's scaleTargetRef; other versions keep theirs)."""
-    counts = {}
-    for w in topo.workloads:
-        if w.hpa is not None:
-            counts[w.name] = w.hpa.max
-    return with_replicas(topo, counts)
+    counts = {w.name: w.hpa.max for w in topo.workloads if w.hpa is not None}
+    return with_replicas(topo, counts)  # the topology itself when no HPA
 
 
 def connections(topo: Topology, at_max: Topology) -> list[Connections]:

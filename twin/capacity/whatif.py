@@ -248,8 +248,10 @@ def answer(topology: Topology, loads: Sequence[str] | Mapping[str, Any] | Loads 
     if placement:
         now, now_placed = (here, where) if scaled is topo else fitting.case(topo, "now")
         top = fitting.at_hpa_max(topo)
-        peak, peak_placed = fitting.case(top, "at HPA maximum")
-        cases = [dataclasses.replace(now, name="now"), peak]
+        cases = [dataclasses.replace(now, name="now")]
+        if top is not topo:
+            peak, peak_placed = fitting.case(top, "at HPA maximum")
+            cases.append(peak)
         cases += fitting.without_each_node(topo, now_placed, "now")
         if top is not topo:
             cases += fitting.without_each_node(top, peak_placed, "at HPA maximum")
