@@ -102,16 +102,12 @@ def domain_view(topology: Topology, domain: str, kubeconfig: Path | str | None =
     _reachable(api)
     core = client.CoreV1Api(api)
     selector = f"domain={domain}"
-    pods = {g.key: _json(api, core.list_pod_for_all_namespaces(
-        label_selector=f"{selector},{_tiers(g.tiers)}")) for g in POD_GROUPS if g.live}
+    pods = {g.key: _json(api, core.list_pod_for_all_namespaces(label_selector=g.selector(domain)))
+            for g in POD_GROUPS if g.live}
     return DomainView.from_live(
         domain, pods,
         services=_json(api, core.list_service_for_all_namespaces(label_selector=selector)),
         configmaps=_json(api, core.list_config_map_for_all_namespaces(label_selector=selector)))
-
-
-def _tiers(tiers: tuple[str, ...]) -> str:
-    return f"tier={tiers[0]}" if len(tiers) == 1 else f"tier in ({','.join(tiers)})"
 
 
 def live_domain(topology: Topology, domain: str, kubeconfig: Path | str | None = None,

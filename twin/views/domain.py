@@ -11,8 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from twin.graph.naming import dns_name
+from twin.graph.pods import schedule
 from twin.model.topology import Topology
-from twin.views.rows import LIVE, MODEL, Column, Source, record, seen
+from twin.views.rows import LIVE, MODEL, Column, Source, record, seen, unrecorded
 from twin.views.workloads import PodRow, WorkloadRow, live_pod, model_pod, workloads_in
 
 
@@ -25,6 +27,12 @@ class PodGroup:
     tiers: tuple[str, ...]
     live: bool  # domain-check.sh lists it: the replica is asked for it
     optional: bool = False  # left out when empty
+
+    def selector(self, domain: str) -> str:
+        """The label selector of the group's pods in a domain."""
+        if len(self.tiers) == 1:
+            return f"domain={domain},tier={self.tiers[0]}"
+        return f"domain={domain},tier in ({','.join(self.tiers)})"
 
 
 POD_GROUPS = (
@@ -121,8 +129,8 @@ class StoreRow:
 class DomainView:
     """domain-check.sh's sections; `source` says who filled them."""
 
-    source: Source = seen()
-    domain: str = ""
+    source: Source = unrecorded()
+    domain: str
     namespaces: list[str] = seen(MODEL, factory=list)
     api_pods: list[PodRow] = field(default_factory=list)
     worker_pods: list[PodRow] = field(default_factory=list)
@@ -150,9 +158,6 @@ class DomainView:
     @classmethod
     def from_model(cls, topology: Topology, domain: str) -> DomainView:
         """The model's view of the namespaces labelled `domain`, pods placed by the fit."""
-        from twin.graph.naming import dns_name
-        from twin.graph.pods import schedule
-
         spaces = {ns.name for ns in topology.namespaces if ns.domain == domain}
         placed = schedule(topology)
         groups = {g.key: [model_pod(p, placed.where[p.name]) for p in placed.pods.values()

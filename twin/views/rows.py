@@ -24,11 +24,16 @@ Column = tuple[str, Callable[[Any], str]]
 
 
 def seen(*sources: Source, default: Any = None, factory: Callable[[], Any] | None = None) -> Any:
-    """A field that only these sources fill (none: a field no record carries)."""
+    """A field that only these sources fill."""
     meta = {"seen": sources}
     if factory is not None:
         return field(default_factory=factory, metadata=meta)
     return field(default=default, metadata=meta)
+
+
+def unrecorded() -> Any:
+    """A required field no record carries (a view's source: the record is that source's)."""
+    return field(metadata={"seen": ()})
 
 
 def record(value: Any, source: Source) -> Any:

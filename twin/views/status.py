@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from twin.graph.pods import schedule
 from twin.model.topology import PART_OF, Topology
 from twin.model.units import format_cpu, format_memory
-from twin.views.rows import LIVE, MODEL, Column, Source, record, seen
-from twin.views.rows import text as _text
+from twin.views.rows import LIVE, MODEL, Column, Source, record, seen, text, unrecorded
 from twin.views.workloads import PodRow, WorkloadRow, model_pod, workloads_in
 
 TIERS = ("business-logic", "worker", "integration", "data")
@@ -87,7 +87,7 @@ class UsageRow:
 class ClusterStatus:
     """cluster-status.sh's sections; `source` says who filled them."""
 
-    source: Source = seen()
+    source: Source = unrecorded()
     cluster: dict[str, str | None] = field(default_factory=dict)
     nodes: list[NodeRow] = field(default_factory=list)
     namespaces: list[NamespaceRow] = field(default_factory=list)
@@ -112,8 +112,6 @@ class ClusterStatus:
     @classmethod
     def from_model(cls, topology: Topology, path: str) -> ClusterStatus:
         """The model's view: its cluster, its nodes with the pods the fit places on them."""
-        from twin.graph.pods import schedule
-
         c, mesh = topology.cluster, topology.mesh
         placed = schedule(topology)
         cluster: dict[str, str | None] = {
@@ -176,6 +174,8 @@ def live_node(node: dict[str, Any]) -> NodeRow:
         ready=next((c.get("status") == "True" for c in status.get("conditions") or []
                     if c.get("type") == "Ready"), False),
         schedulable=not spec.get("unschedulable"),
+        # key=value:effect, `=` kept when the value is empty (the model's rows drop it, as
+        # kubectl does): both as these views have always printed them
         taints=[f"{t['key']}={t.get('value') or ''}:{t['effect']}" for t in spec.get("taints") or []],
         internal_ip=next((a["address"] for a in status.get("addresses") or []
                           if a.get("type") == "InternalIP"), None),
@@ -193,7 +193,7 @@ def live_namespace(ns: dict[str, Any]) -> NamespaceRow:
 
 
 def _pool(n: NodeRow) -> str:
-    return _text(n.pool) if n.role in ("worker", n.pool, None) else f"{n.pool} ({n.role})"
+    return text(n.pool) if n.role in ("worker", n.pool, None) else f"{n.pool} ({n.role})"
 
 
 def _share(used: float | None, room: float | None, fmt: Any) -> str:
@@ -213,7 +213,7 @@ NODE_COLUMNS: tuple[Column, ...] = (
 
 NAMESPACE_COLUMNS: tuple[Column, ...] = (
     ("namespace", lambda ns: ns.name),
-    ("tier", lambda ns: _text(ns.tier)),
+    ("tier", lambda ns: text(ns.tier)),
     ("domain", lambda ns: ns.domain or "-"),
     ("part-of", lambda ns: ns.part_of or "-"),
     ("sidecar", lambda ns: "injected" if ns.sidecar else "-"),
