@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from twin.cli import app
+from twin.cli.app import app
 
 ROOT = Path(__file__).resolve().parents[2]
 PROD = str(ROOT / "topologies" / "eco2-prod.yaml")

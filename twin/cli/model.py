@@ -40,7 +40,7 @@ def _exit(e: common.Exit) -> NoReturn:
 
 
 def _load(path: Path, sets: list[str] | None) -> Any:
-    from twin.validate import load_topology
+    from twin.loading.files import load_topology
 
     common.warn_sets(sets)
     try:
@@ -134,10 +134,8 @@ def register(app: typer.Typer) -> None:
 def validate(files: Annotated[list[Path], typer.Argument(help="Topology or scenario files.")]
              ) -> None:
     """Check files of any kind; print every problem as FILE:LINE:COL: field: message."""
-    from twin.schema import load_kinds
-    from twin.validate import load
+    from twin.loading.files import load
 
-    load_kinds()
     problems: list[Problem] = []
     for f in files:
         try:
@@ -310,7 +308,7 @@ def graph(
 
 def schema(kind: Annotated[str, typer.Argument(help="topology or scenario.")]) -> None:
     """JSON Schema of a file kind, for an editor's YAML language server."""
-    from twin import schema as schemas
+    from twin.loading import editor_schema as schemas
 
     try:
         typer.echo(schemas.dumps(kind), nl=False)
