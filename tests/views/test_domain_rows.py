@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from twin.graph.pods import schedule
-from twin.validate import load_topology
+from twin.loading.files import load_topology
 from twin.views.domain import POD_GROUPS, DomainView, domains
 from twin.views.rows import LIVE, MODEL
 from twin.views.workloads import PodRow, WorkloadRow

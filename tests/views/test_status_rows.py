@@ -11,7 +11,7 @@ import pytest
 
 from twin.graph.pods import pods as model_pods
 from twin.graph.pods import schedule
-from twin.validate import load_topology
+from twin.loading.files import load_topology
 from twin.views.rows import LIVE, cells
 from twin.views.status import NODE_COLUMNS, TIER_ORDER, TIERS, ClusterStatus, NodeRow, live_node
 
