@@ -31,7 +31,7 @@ def whatif() -> None:
     from twin.capacity.theory import MMc
     from twin.capacity.traffic import compile_network
     from twin.capacity.whatif import answer
-    from twin.validate import load_topology
+    from twin.loading.files import load_topology
 
     topo = load_topology(ROOT / "topologies/eco2-prod.yaml")
     net = compile_network(topo)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-from twin.validate import load_topology
+from twin.loading.files import load_topology
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "topologies" / "examples"

@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from twin.capacity import sweep as sweeps
 from twin.capacity.sweep_output import csv_text, json_doc, largest_meeting_slo
-from twin.cli import app
+from twin.cli.app import app
 
 DASK = Path(sys.executable).with_name("dask")
 

@@ -9,7 +9,7 @@ import sys
 from capacity_helpers import ROOT
 from typer.testing import CliRunner
 
-from twin.cli import app
+from twin.cli.app import app
 
 
 def whatif(*args: str):

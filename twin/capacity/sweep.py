@@ -11,8 +11,6 @@ data and the topology, picklable), run by twin.capacity.grid on a process pool
 or a Dask cluster. Replication r of a point runs with the sweep's seed and index
 r, as `twin sim --replications` does, so the numbers do not depend on the
 executor or on which worker ran what.
-
-Importing this module registers `kind: Sweep` for `twin validate`.
 """
 
 from __future__ import annotations
@@ -32,14 +30,12 @@ from twin.capacity.sweep_file import (
     topology_path,
     value_pos,
 )
+from twin.loading.engine import build_all
 from twin.model.errors import ModelError
 from twin.model.source import Document, document, parse_set
 from twin.model.topology import Topology
 from twin.model.units import parse_rate
 from twin.result.model import Estimate, ReplicationResult
-from twin.validate import build_all, register_kind
-
-register_kind("Sweep", Sweep, check_sweep)
 
 
 @dataclass(frozen=True)
@@ -106,7 +102,7 @@ def _rates(sweep: Sweep, topo: Topology, combo: tuple[tuple[Any, Any], ...]) -> 
 def plan(sweep: Sweep, doc: Document, sets: list[str] | None = None) -> list[tuple[Point, Topology]]:
     """Every point of the grid with its topology, loaded and validated; ModelError names
     every bad value of every point at once."""
-    from twin.validate import load_topology
+    from twin.loading.files import load_topology
 
     path = topology_path(sweep, doc.file)
     base = [*overrides(sweep, doc), *(parse_set(s) for s in sets or [])]

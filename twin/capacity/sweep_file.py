@@ -165,9 +165,9 @@ def axis_problems(sweep: Sweep, doc: Document, routes: list[str] | None) -> list
 
 
 def check_sweep(sweep: Sweep, doc: Document) -> list[Problem]:
-    """`twin validate`'s hook: the topology loads with the overrides and every axis at its
-    first value; axis paths and rates make sense."""
-    from twin.validate import load_topology
+    """`twin validate`'s hook (twin.loading.kinds): the topology loads with the overrides
+    and every axis at its first value; axis paths and rates make sense."""
+    from twin.loading.files import load_topology
 
     path = topology_path(sweep, doc.file)
     if not path.exists():

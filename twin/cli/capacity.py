@@ -179,9 +179,9 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Capacity at a load, at once: utilisation, bottleneck, HPAs, fit, N-1."""
         from twin.capacity.whatif import answer, resolve_loads
+        from twin.loading.files import load_topology
         from twin.model.errors import ModelError, Problem
         from twin.model.units import parse_duration
-        from twin.validate import load_topology
 
         problems: list[Problem] = []
         if format_ not in ("table", "json"):
