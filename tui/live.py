@@ -1,6 +1,6 @@
-"""`twin tui --live`: the replica's nodes beside the model's, asked through
-twin.replica.live (the official client, never kubectl). Headless: the Topology
-page calls `ask` from a thread worker every `every` seconds."""
+"""`twin tui --live`: the replica's nodes beside the model's, as twin.views.status rows
+that twin.replica.live fills (the official client, never kubectl). Headless: the
+Topology page calls `ask` from a thread worker every `every` seconds."""
 
 from __future__ import annotations
 
@@ -8,12 +8,21 @@ from pathlib import Path
 from typing import Any
 
 from twin.model.topology import Topology
+from twin.views.rows import Column, cells, text
+
+LIVE_NODE_COLUMNS: tuple[Column, ...] = (
+    ("node", lambda n: n.name),
+    ("pool", lambda n: text(n.pool) or "-"),
+    ("ready", lambda n: "Ready" if n.ready else "NotReady"),
+    ("schedulable", lambda n: "yes" if n.schedulable else "cordoned"),
+    ("taints", lambda n: ", ".join(n.taints) or "-"),
+)
 
 
 class Replica:
     """The running replica of a topology (or the cluster a kubeconfig names)."""
 
-    COLUMNS = ("node", "pool", "ready", "schedulable", "taints")
+    COLUMNS = tuple(title for title, _ in LIVE_NODE_COLUMNS)
     every = 15.0
 
     def __init__(self, topo: Topology, kubeconfig: Path | None = None, context: str | None = None):
@@ -21,31 +30,26 @@ class Replica:
         self.kubeconfig = kubeconfig
         self.context = context
 
-    def status(self) -> dict[str, Any]:
-        """cluster-status.sh of the replica; twin.replica.kind.CannotRun when it is not up."""
-        from twin.replica.live import live_status
+    def status(self) -> Any:
+        """cluster-status.sh of the replica (a ClusterStatus); twin.result.backend.CannotRun
+        when it is not up."""
+        from twin.replica.live import status_view
 
-        return live_status(self.topo, kubeconfig=self.kubeconfig, context=self.context)
+        return status_view(self.topo, kubeconfig=self.kubeconfig, context=self.context)
 
-    def ask(self) -> tuple[list[tuple[str, ...]], str]:
+    def ask(self) -> tuple[list[list[str]], str]:
         """(node rows, a summary line); a replica gone away is said in the summary."""
-        from twin.replica.kind import CannotRun
+        from twin.result.backend import CannotRun
 
         try:
-            data = self.status()
+            status = self.status()
         except CannotRun as e:
             return [], f"cannot ask the replica: {e.what}\n{e.how}"
-        return rows(data), summary(data)
+        return [cells(LIVE_NODE_COLUMNS, n) for n in status.nodes], summary(status)
 
 
-def rows(data: dict[str, Any]) -> list[tuple[str, ...]]:
-    return [(n["name"], str(n.get("pool") or "-"), "Ready" if n.get("ready") else "NotReady",
-             "yes" if n.get("schedulable") else "cordoned", ", ".join(n.get("taints") or []) or "-")
-            for n in data.get("nodes", [])]
-
-
-def summary(data: dict[str, Any]) -> str:
-    c = data.get("cluster", {})
-    tiers = ", ".join(f"{t} {n}" for t, n in (data.get("pods_by_tier") or {}).items())
+def summary(status: Any) -> str:
+    c = status.cluster
+    tiers = ", ".join(f"{t} {n}" for t, n in status.pods_by_tier.items())
     return (f"{c.get('server', '?')} (Kubernetes {c.get('version', '?')}): "
-            f"{len(data.get('namespaces', []))} ecoeco-backend namespaces; pods by tier: {tiers}")
+            f"{len(status.namespaces)} ecoeco-backend namespaces; pods by tier: {tiers}")

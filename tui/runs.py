@@ -145,8 +145,9 @@ def child(argv: list[str]) -> int:
     import argparse
 
     from twin.model.errors import ModelError
+    from twin.result.backend import CannotRun
     from twin.scenario import loader
-    from twin.scenario.runner import BackendMissing, execute
+    from twin.scenario.runner import execute
 
     ap = argparse.ArgumentParser(prog="python -m tui.runs")
     ap.add_argument("file")
@@ -170,7 +171,7 @@ def child(argv: list[str]) -> int:
 
     try:
         run = execute(loaded, "sim", None, args.replications, progress)
-    except BackendMissing as e:
+    except CannotRun as e:
         _emit({"error": [f"cannot run: {e.what}", e.how]})
         return 3
     _emit({"done": payload(run)})

@@ -23,7 +23,8 @@ from tui.follow import Follow
 from tui.palette import Command
 from tui.pane import Pane
 from tui.text import hanging, sections
-from twin.views.tree import NODE_COLUMNS, Blast, Item, TopologyView
+from twin.views.rows import cells
+from twin.views.tree import NODE_COLUMNS, Blast, Item, TopologyView, by_component
 
 MARK_STYLES = {
     "down": ("DOWN", "bold white on dark_red"),
@@ -137,9 +138,9 @@ class TopologyScreen(Screen):
 
     def on_mount(self) -> None:
         table = self.query_one("#node-table", DataTable)
-        table.add_columns(*NODE_COLUMNS)
+        table.add_columns(*(title for title, _ in NODE_COLUMNS))
         for row in self.view.nodes():
-            table.add_row(*row.cells(), key=row.name)
+            table.add_row(*cells(NODE_COLUMNS, row), key=row.name)
         self._show_detail(self.query_one(ComponentTree).cursor_node)
         if self.app.replica is not None:  # type: ignore[attr-defined]
             self.query_one("#replica-nodes", DataTable).add_columns(*self.app.replica.COLUMNS)  # type: ignore[attr-defined]
@@ -172,7 +173,7 @@ class TopologyScreen(Screen):
         lines = [Text.assemble((row.name, "bold"), (f"  pool {row.pool}", "dim"))]
         lines += [Text(f"  taint {t}", style="dim") for t in row.taints]
         lines += [Text.assemble(f"  {comp}: ", (", ".join(pods), "dim"))
-                  for comp, pods in row.by_component()]
+                  for comp, pods in by_component(row)]
         pending = self.view.pending()
         if pending:
             lines.append(Text(f"Pending (no node with room): {', '.join(pending)}", style="bold red"))

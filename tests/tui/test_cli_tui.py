@@ -98,7 +98,7 @@ def test_live_opens_with_the_replica_s_nodes(opened: list, cluster: Path) -> Non
     view, _, replica = opened[0]
     assert view.topo.cluster.environment == "dev"  # --live: the replica's topology
     rows, summary = replica.ask()
-    assert rows == [("twin-worker", "app", "Ready", "yes", "workload-type=api:NoSchedule")]
+    assert rows == [["twin-worker", "app", "Ready", "yes", "workload-type=api:NoSchedule"]]
     assert "ecoeco-backend namespaces" in summary
 
 

@@ -6,7 +6,8 @@ from pathlib import Path
 from typing import Any
 
 from twin.graph.deps import blast_radius
-from twin.views.tree import TIERS, TopologyView
+from twin.views.rows import cells
+from twin.views.tree import NODE_COLUMNS, TIERS, TopologyView
 
 PROD = Path(__file__).resolve().parents[2] / "topologies" / "eco2-prod.yaml"
 
@@ -88,11 +89,12 @@ def test_redis_blast_marks_routes_by_outcome(prod_view: TopologyView) -> None:
 def test_nodes_hold_every_placed_pod(prod_view: TopologyView) -> None:
     rows = prod_view.nodes()
     placed = [p for p, n in prod_view.placed.where.items() if n is not None]
-    assert sorted(p for r in rows for p, _ in r.pods) == sorted(placed)
+    assert sorted(p.name for r in rows for p in r.pods) == sorted(placed)
     storage = next(r for r in rows if r.name == "k8s-storage")
-    assert {"redis-0", "redis-1", "redis-2"} <= {p for p, _ in storage.pods}
-    cells = storage.cells()
-    assert cells[0] == "k8s-storage" and cells[-1] == str(len(storage.pods))
+    assert {"redis-0", "redis-1", "redis-2"} <= {p.name for p in storage.pods}
+    row = cells(NODE_COLUMNS, storage)
+    assert row[0] == "k8s-storage" and row[-1] == str(len(storage.pods))
+    assert row[1] == f"{100 * storage.cpu_requested / storage.cpu:.0f}%"
     assert storage.cpu_free == storage.cpu - storage.cpu_requested
 
 

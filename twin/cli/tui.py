@@ -39,7 +39,7 @@ def tui(topology: TopologyOpt = None, set_: SetOpt = None, live: LiveOpt = False
     replica = None
     if live:
         from tui.live import Replica
-        from twin.replica.kind import CannotRun
+        from twin.result.backend import CannotRun
 
         replica = Replica(topo, kubeconfig, context)
         try:

@@ -23,6 +23,8 @@ from twin.graph.placement import eligible, nodes
 from twin.graph.pods import schedule
 from twin.model.topology import Topology
 from twin.model.units import format_cpu, format_duration, format_memory
+from twin.views.rows import Column
+from twin.views.status import ClusterStatus, NodeRow
 
 TIERS = ("business-logic", "worker", "integration", "data", "platform", "observability",
          "infrastructure")
@@ -60,44 +62,23 @@ class Section:
     lines: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class NodeRow:
-    """A node with what the placement put on it and the room left."""
-
-    name: str
-    pool: str
-    role: str
-    cpu: float
-    memory: float
-    cpu_requested: float
-    memory_requested: float
-    pods: tuple[tuple[str, str], ...]  # (pod, component)
-    taints: tuple[str, ...] = ()
-
-    @property
-    def cpu_free(self) -> float:
-        return self.cpu - self.cpu_requested
-
-    @property
-    def memory_free(self) -> float:
-        return self.memory - self.memory_requested
-
-    def by_component(self) -> list[tuple[str, list[str]]]:
-        """The pods on the node, grouped by the component they belong to."""
-        groups: dict[str, list[str]] = {}
-        for pod, comp in self.pods:
-            groups.setdefault(comp, []).append(pod)
-        return list(groups.items())
-
-    def cells(self) -> tuple[str, ...]:
-        """node, CPU and memory requested, the room left, pods: as a table prints them."""
-        return (self.name, _pct(self.cpu_requested, self.cpu), _pct(self.memory_requested, self.memory),
-                f"{max(self.cpu_free, 0):.2g} {_gib(max(self.memory_free, 0))}",
-                str(len(self.pods)))
+def by_component(row: NodeRow) -> list[tuple[str, list[str]]]:
+    """The pods on a node, grouped by the component they belong to."""
+    groups: dict[str, list[str]] = {}
+    for pod in row.pods:
+        groups.setdefault(pod.workload or pod.namespace, []).append(pod.name)
+    return list(groups.items())
 
 
-NODE_COLUMNS = ("node", "CPU", "memory", "free CPU mem", "pods")
-"""CPU and memory: the share of allocatable the pods request; free: what is left."""
+NODE_COLUMNS: tuple[Column, ...] = (
+    ("node", lambda n: n.name),
+    ("CPU", lambda n: _pct(n.cpu_requested, n.cpu)),
+    ("memory", lambda n: _pct(n.memory_requested, n.memory)),
+    ("free CPU mem", lambda n: f"{max(n.cpu_free, 0):.2g} {_gib(max(n.memory_free, 0))}"),
+    ("pods", lambda n: str(len(n.pods))),
+)
+"""The model's nodes in 46 columns: the share of allocatable their pods request, the room
+left, how many pods (twin.views.status has the wide table)."""
 
 
 @dataclass
@@ -127,7 +108,7 @@ class TopologyView:
         self.graph: nx.DiGraph = dependency_graph(topo, self.placed)
         self.paths: dict[str, Hop] = {r.name: call_path(topo, r) for r in topo.routes}
         self._blasts: dict[str, BlastRadius] = {}
-        self._nodes: list[NodeRow] | None = None
+        self.status = ClusterStatus.from_model(topo, source)
 
     # ------------------------------------------------------------------ tree
 
@@ -328,7 +309,7 @@ class TopologyView:
             rows = [r for r in self.nodes() if (r.pool if c.kind == "pool" else r.name) == c.name]
             n = sum(len(r.pods) for r in rows)
             return [Section(f"pods on {r.name} ({len(r.pods)})",
-                            tuple(f"{comp}: {', '.join(pods)}" for comp, pods in r.by_component())
+                            tuple(f"{comp}: {', '.join(pods)}" for comp, pods in by_component(r))
                             or ("none",)) for r in rows] if n else [Section("pods", ("none",))]
         pods = self.placed.of(c.key)
         placement = getattr(c.obj, "placement", None)
@@ -370,22 +351,10 @@ class TopologyView:
     # ----------------------------------------------------------------- nodes
 
     def nodes(self) -> list[NodeRow]:
-        if self._nodes is None:
-            self._nodes = self._node_rows()
-        return self._nodes
-
-    def _node_rows(self) -> list[NodeRow]:
-        out = []
-        for n in self.placed.nodes:
-            cpu, mem = self.placed.requested[n.name]
-            out.append(NodeRow(
-                n.name, n.pool, n.role, n.cpu, n.memory, cpu, mem,
-                tuple((p.name, p.component) for p in self.placed.on(n.name)),
-                tuple(f"{t.key}{'=' + t.value if t.value else ''}:{t.effect}" for t in n.taints)))
-        return out
+        return self.status.nodes
 
     def pending(self) -> list[str]:
-        return [p.name for p in self.placed.pending]
+        return self.status.pending
 
     # ---------------------------------------------------------- blast radius
 
