@@ -6,38 +6,17 @@ merges and overrides, so that a problem found later names its true origin.
 
 from __future__ import annotations
 
-import datetime as _dt
-import io
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
-
 from twin.model.base import API_VERSION
 from twin.model.errors import ModelError, Problem
+from twin.model.reader import Node, Pos, plain, read_yaml
+
+__all__ = ["REMOVE", "Document", "Node", "Pos", "apply_overrides", "document", "parse_set"]
 
 REMOVE = "$remove"
-_SAFE_TAGS = {None, "tag:yaml.org,2002:str", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float",
-              "tag:yaml.org,2002:bool", "tag:yaml.org,2002:null", "tag:yaml.org,2002:map",
-              "tag:yaml.org,2002:seq", "!!str", "!!int", "!!float", "!!bool", "!!null"}
-
-
-@dataclass(frozen=True)
-class Pos:
-    file: str
-    line: int = 0
-    column: int = 0
-
-
-@dataclass
-class Node:
-    """A YAML value with where it came from."""
-
-    value: Any  # dict[str, Node] | list[Node] | scalar
-    pos: Pos
 
 
 @dataclass
@@ -75,82 +54,6 @@ class Document:
     def problem(self, loc: tuple, message: str) -> Problem:
         pos, name = self.locate(loc)
         return Problem(pos.file, pos.line, pos.column, name, message)
-
-
-# ----------------------------------------------------------------- reading
-
-
-def _tag(obj: Any) -> str | None:
-    tag = getattr(obj, "tag", None)
-    return getattr(tag, "value", tag) if tag is not None else None
-
-
-def _annotate(obj: Any, pos: Pos, file: str, problems: list[Problem]) -> Node:
-    tag = _tag(obj)
-    if isinstance(obj, TaggedScalar) or tag not in _SAFE_TAGS:
-        problems.append(Problem(file, pos.line, pos.column, "",
-                                f"YAML tag {tag!r} is not allowed (plain YAML only)"))
-        return Node(None, pos)
-    if isinstance(obj, CommentedMap):
-        out: dict[str, Node] = {}
-        for key in obj:
-            line, col = obj.lc.key(key)
-            kpos = Pos(file, line + 1, col + 1)
-            if not isinstance(key, str):
-                problems.append(Problem(file, kpos.line, kpos.column, str(key),
-                                        "keys must be strings"))
-                continue
-            out[key] = _annotate(obj[key], kpos, file, problems)
-        return Node(out, pos)
-    if isinstance(obj, CommentedSeq):
-        items = []
-        for i, item in enumerate(obj):
-            line, col = obj.lc.item(i)
-            items.append(_annotate(item, Pos(file, line + 1, col + 1), file, problems))
-        return Node(items, pos)
-    if isinstance(obj, bool) or obj is None:
-        return Node(obj, pos)
-    if isinstance(obj, int):
-        return Node(int(obj), pos)
-    if isinstance(obj, float):
-        return Node(float(obj), pos)
-    if isinstance(obj, _dt.date | _dt.datetime):
-        return Node(obj.isoformat(), pos)
-    return Node(str(obj), pos)
-
-
-def read_yaml(path: Path, display: str | None = None) -> Node:
-    """One YAML file as a Node tree; syntax errors and unsafe tags raise ModelError."""
-    file = display or str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as e:
-        raise ModelError([Problem(file, 0, 0, "", f"cannot read: {e.strerror or e}")]) from None
-    return parse_yaml(text, file)
-
-
-def parse_yaml(text: str, file: str) -> Node:
-    yaml = YAML(typ="rt")
-    yaml.allow_duplicate_keys = False
-    try:
-        obj = yaml.load(io.StringIO(text))
-    except MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
-        msg = " ".join(x for x in (e.context, e.problem) if x) or "invalid YAML"
-        raise ModelError([Problem(file, line, col, "", f"YAML: {msg}")]) from None
-    except YAMLError as e:
-        raise ModelError([Problem(file, 0, 0, "", f"YAML: {e}")]) from None
-    except RecursionError:
-        raise ModelError([Problem(file, 0, 0, "", "YAML nested too deeply")]) from None
-    except TypeError:  # ruamel cannot hash a complex key (`? [a, b]`)
-        raise ModelError([Problem(file, 0, 0, "", "YAML: a mapping key must be a plain value, "
-                                                  "not a list or a mapping")]) from None
-    problems: list[Problem] = []
-    node = _annotate(obj, Pos(file, 1, 1), file, problems)
-    if problems:
-        raise ModelError(problems)
-    return node
 
 
 # ----------------------------------------------------------------- merging
@@ -285,8 +188,8 @@ def parse_set(text: str) -> tuple[str, Any, Pos]:
     if not path.strip():
         raise ModelError([Problem(pos.file, 0, 0, "", "empty PATH")])
     try:
-        value = YAML(typ="safe", pure=True).load(raw) if raw.strip() else ""
-    except YAMLError:
+        value = plain(raw) if raw.strip() else ""
+    except ModelError:  # not YAML (`a: b: c`): the text as it stands
         value = raw
     return path.strip(), value, pos
 
