@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from twin.model.base import API_VERSION
-from twin.model.errors import ModelError, Problem
+from twin.model.errors import ModelError, Problem, did_you_mean
 from twin.model.reader import Node, Pos, plain, read_yaml
 
 __all__ = ["REMOVE", "Document", "Node", "Pos", "apply_overrides", "document", "parse_set"]
@@ -250,7 +250,7 @@ def _set(node: Node, parts: list[str], value: Node, pos: Pos, parent: object = N
                 names = [str(it.value[k].value) for it in node.value if isinstance(it.value, dict)
                          for k in (MERGE_KEYS[0], *keys[len(_keys(parent)):]) if k in it.value]
                 hint = f" (have: {', '.join(names)})" if names else ""
-                raise KeyError(f"no item named {part!r}{hint}")
+                raise KeyError(f"no item named {part!r}{hint}{did_you_mean(part, names)}")
             if last:
                 node.value[match[0]] = value
                 return
