@@ -33,10 +33,15 @@ class Document:
     live: Any = None  # the copy being validated, with items cut out after their errors
     shifts: list[tuple[tuple, int]] = field(default_factory=list)  # (list path, index) cut, in order
     set_problems: list[Problem] = field(default_factory=list)  # --set paths that named nothing
+    new_items: dict[Pos, str] = field(default_factory=dict)  # overlay items that matched nothing
+
+    def path(self, loc: tuple) -> tuple:
+        """A pydantic-style location as a path of the merged file."""
+        return self.original(_real_path(self.live, loc)) if self.shifts else _real_path(self.data, loc)
 
     def locate(self, loc: tuple) -> tuple[Pos, str]:
         """Position and dotted, name-keyed field path of a pydantic-style location."""
-        path = self.original(_real_path(self.live, loc)) if self.shifts else _real_path(self.data, loc)
+        path = self.path(loc)
         for n in range(len(path), -1, -1):
             if path[:n] in self.positions:
                 return self.positions[path[:n]], field_path(self.data, path)
@@ -52,8 +57,33 @@ class Document:
         return path
 
     def problem(self, loc: tuple, message: str) -> Problem:
+        new = self._new_item(self.path(loc)) if self.new_items else None
+        if new is not None:  # one problem for the item, whichever of its fields are missing
+            return new
         pos, name = self.locate(loc)
         return Problem(pos.file, pos.line, pos.column, name, message)
+
+    def _new_item(self, path: tuple) -> Problem | None:
+        """A field missing from an overlay's item that matched no item of its base: the
+        name is the likelier mistake."""
+        if not path or _present(self.data, path):
+            return None
+        for n in range(len(path) - 1, 0, -1):
+            pos = self.positions.get(path[:n])
+            if pos in self.new_items:
+                return Problem(pos.file, pos.line, pos.column, field_path(self.data, path[:n]),
+                               self.new_items[pos])
+        return None
+
+
+def _present(data: Any, path: tuple) -> bool:
+    for part in path:
+        if isinstance(data, dict) and part in data or (
+                isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data)):
+            data = data[part]
+        else:
+            return False
+    return True
 
 
 # ----------------------------------------------------------------- merging
@@ -75,12 +105,33 @@ def _merge_key(items: list[Node], parent: object = None) -> str | None:
     return None
 
 
-def merge(base: Node, over: Node, parent: object = None) -> Node:
+@dataclass
+class Overlay:
+    """What an overlay's named items matched in its base."""
+
+    new_items: dict[Pos, str] = field(default_factory=dict)  # position of an item -> a note
+    problems: list[Problem] = field(default_factory=list)  # a $remove that removed nothing
+
+    def unmatched(self, item: Node, key: str, name: str, base: list[Node]) -> None:
+        names = [i.value[key].value for i in base]
+        where = base[0].pos.file if base else "its base"
+        hint = did_you_mean(name, names)
+        remove = item.value.get(REMOVE)
+        if remove is not None and remove.value is True:
+            self.problems.append(Problem(remove.pos.file, remove.pos.line, remove.pos.column,
+                                         REMOVE, f"{name!r} matches no item in {where}: nothing "
+                                                 f"to remove{hint}"))
+        else:
+            self.new_items[item.pos] = (f"{name!r} matches no item in {where}, so it is a new item "
+                                        f"and lacks required fields{hint}")
+
+
+def merge(base: Node, over: Node, parent: object = None, overlay: Overlay | None = None) -> Node:
     """Overlay merge: mappings merge, lists of named items merge by name, else replace."""
     if isinstance(base.value, dict) and isinstance(over.value, dict):
         out = dict(base.value)
         for key, val in over.value.items():
-            out[key] = merge(out[key], val, key) if key in out else val
+            out[key] = merge(out[key], val, key, overlay) if key in out else val
         return Node(out, base.pos)
     key = _merge_key(base.value + over.value, parent) \
         if isinstance(base.value, list) and isinstance(over.value, list) and over.value else None
@@ -90,8 +141,10 @@ def merge(base: Node, over: Node, parent: object = None) -> Node:
         for item in over.value:
             name = item.value[key].value
             if name in index:
-                items[index[name]] = merge(items[index[name]], item)
+                items[index[name]] = merge(items[index[name]], item, None, overlay)
             else:
+                if overlay is not None:
+                    overlay.unmatched(item, key, name, base.value)
                 index[name] = len(items)
                 items.append(item)
         return Node(items, base.pos)
@@ -140,8 +193,10 @@ def _header(node: Node, file: str, kinds: tuple[str, ...]) -> str:
 
 
 def load_document(path: str | Path, kinds: tuple[str, ...] = ("Topology", "Scenario", "Sweep"),
-                  _seen: tuple[Path, ...] = ()) -> tuple[str, Node, list[str]]:
-    """A file and the overlays it extends, merged into one Node tree."""
+                  _seen: tuple[Path, ...] = (), overlay: Overlay | None = None,
+                  ) -> tuple[str, Node, list[str]]:
+    """A file and the overlays it extends, merged into one Node tree; `overlay` collects
+    the overlays' items that match nothing in their base."""
     path = Path(path)
     resolved = path.resolve()
     if resolved in _seen:
@@ -158,20 +213,21 @@ def load_document(path: str | Path, kinds: tuple[str, ...] = ("Topology", "Scena
         if not parent.exists():
             raise ModelError([Problem(str(path), ext.pos.line, ext.pos.column, "extends",
                                       f"no such file: {parent}")])
-        _, base, base_files = load_document(parent, ("Topology",), (*_seen, resolved))
-        node = merge(base, node)
+        _, base, base_files = load_document(parent, ("Topology",), (*_seen, resolved), overlay)
+        node = merge(base, node, None, overlay)
         files = base_files + files
     return kind, _drop_removed(node), files
 
 
 def document(path: str | Path, kinds: tuple[str, ...] = ("Topology", "Scenario", "Sweep"),
              overrides: list[tuple[str, Any, Pos]] = ()) -> Document:
-    kind, node, files = load_document(path, kinds)
-    problems: list[Problem] = []
+    overlay = Overlay()
+    kind, node, files = load_document(path, kinds, overlay=overlay)
+    problems: list[Problem] = list(overlay.problems)
     if overrides:  # a --set that names nothing is reported with the file's own problems
         node = apply_overrides(node, overrides, problems)
     data, positions = flatten(node)
-    doc = Document(kind, data, positions, str(path), files)
+    doc = Document(kind, data, positions, str(path), files, new_items=overlay.new_items)
     doc.set_problems = problems
     return doc
 
