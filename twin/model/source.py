@@ -6,6 +6,7 @@ merges and overrides, so that a problem found later names its true origin.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,10 @@ from typing import Any
 from twin.model.base import API_VERSION
 from twin.model.errors import ModelError, Problem, did_you_mean
 from twin.model.reader import Node, Pos, plain, read_yaml
+
+log = logging.getLogger("twin.input")
+"""Warnings about valid input probably not meant; with no handler set, Python prints them
+to stderr as they are."""
 
 __all__ = ["REMOVE", "Document", "Node", "Pos", "apply_overrides", "document", "parse_set"]
 
@@ -34,6 +39,7 @@ class Document:
     shifts: list[tuple[tuple, int]] = field(default_factory=list)  # (list path, index) cut, in order
     set_problems: list[Problem] = field(default_factory=list)  # --set paths that named nothing
     new_items: dict[Pos, str] = field(default_factory=dict)  # overlay items that matched nothing
+    warnings: list[str] = field(default_factory=list)  # valid values probably not meant
 
     def path(self, loc: tuple) -> tuple:
         """A pydantic-style location as a path of the merged file."""
@@ -229,7 +235,34 @@ def document(path: str | Path, kinds: tuple[str, ...] = ("Topology", "Scenario",
     data, positions = flatten(node)
     doc = Document(kind, data, positions, str(path), files, new_items=overlay.new_items)
     doc.set_problems = problems
+    if kind == "Topology":
+        doc.warnings = _duration_hints(data, positions)
+        for line in doc.warnings:
+            log.warning("warning: %s", line)
     return doc
+
+
+def _duration_hints(data: Any, positions: dict[tuple, Pos]) -> list[str]:
+    """A file's (or a scenario's `overrides:`) bare numbers that look like milliseconds on a
+    duration, judged as a `--set` of the same value is; a `--set` warns for itself."""
+    from twin.model.set_hints import hint
+    from twin.model.topology import Topology
+
+    out = []
+    for path, pos in positions.items():
+        value = _at(data, path)
+        if isinstance(value, int | float) and not isinstance(value, bool) and pos.line:
+            name = field_path(data, path)
+            found = hint(Topology, name, value)
+            if found is not None:
+                out.append(f"{pos.file}:{pos.line}:{pos.column}: {name}: {found}")
+    return out
+
+
+def _at(data: Any, path: tuple) -> Any:
+    for part in path:
+        data = data[part]
+    return data
 
 
 # --------------------------------------------------------------- overrides
