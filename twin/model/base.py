@@ -41,9 +41,10 @@ Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 
 class Strict(BaseModel):
     """Unknown fields are errors: a typo must not pass silently, and one close to a known
-    field says which (`concurency`: did you mean 'concurrency'?)."""
+    field says which (`concurency`: did you mean 'concurrency'?). YAML's .inf and .nan are
+    no numbers a cluster has (a run of .inf seconds would never end)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False)
 
     @model_validator(mode="wrap")
     @classmethod

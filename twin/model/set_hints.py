@@ -84,7 +84,7 @@ def hint(model: type[BaseModel], path: str, value: Any) -> str | None:
         return None
     try:
         number = float(value.strip() if isinstance(value, str) else value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None  # a unit was given, or no number at all: nothing to guess
     if not math.isfinite(number):
         return None
