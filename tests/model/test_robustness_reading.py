@@ -172,3 +172,11 @@ def test_a_set_value_is_read_as_a_file_value_is() -> None:
     assert parse_set("a=!!python/name:os.system")[1] == "!!python/name:os.system"  # text, not code
     big = "[" + ", ".join(["&x [1, 2, 3]"] + ["*x"] * 10) + "]"
     assert len(parse_set(f"a={big}")[1]) == 11
+
+
+def test_a_text_read_twice_gives_trees_of_their_own() -> None:
+    first = reader.parse_yaml("a: {b: [1, 2]}", "same.yaml")
+    first.value["a"].value["b"].value.append(reader.Node(3, reader.Pos("x")))
+    first.value["a"].value["c"] = reader.Node(4, reader.Pos("x"))
+    again = reader.parse_yaml("a: {b: [1, 2]}", "same.yaml")
+    assert reader._plain(again) == {"a": {"b": [1, 2]}}
