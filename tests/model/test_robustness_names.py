@@ -80,3 +80,8 @@ def test_a_set_on_a_misspelt_store_names_the_store_meant(tmp_path: Path) -> None
     found = problems(tmp_path, BASE, ("stores.postgress.max_connections=10",))
     assert any("no item named 'postgress'" in p and p.endswith("did you mean 'postgres'?")
                for p in found), found
+
+
+def test_a_set_through_a_value_names_the_value_in_the_way(tmp_path: Path) -> None:
+    (found,) = problems(tmp_path, BASE, ("cluster.name.x=1",))
+    assert found == "--set cluster.name.x=1: cluster.name.x: name is a value ('eco2'), not a mapping or a list"

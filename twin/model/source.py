@@ -346,7 +346,8 @@ def _set(node: Node, parts: list[str], value: Node, pos: Pos, parent: object = N
             node = node.value[match[0]]
             parent = None
         else:
-            raise KeyError(f"{'.'.join(parts[:i])} is a value, not a mapping or list")
+            above = parts[i - 1] if i else parent
+            raise KeyError(f"{above} is a value ({node.value!r}), not a mapping or a list")
 
 
 # ----------------------------------------------------------------- locations
