@@ -27,7 +27,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
-from twin.cli import main
+from twin.cli.app import main
 
 pytestmark = pytest.mark.slow
 

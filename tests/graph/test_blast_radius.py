@@ -9,8 +9,8 @@ import pytest
 from twin.graph import deps
 from twin.graph.naming import UnknownComponent, resolve
 from twin.graph.pods import schedule
+from twin.loading.files import load_topology
 from twin.model.topology import Topology
-from twin.validate import load_topology
 
 TOPOLOGIES = Path(__file__).resolve().parents[2] / "topologies"
 

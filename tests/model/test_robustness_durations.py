@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from twin.loading.files import load, load_topology
 from twin.model.set_hints import warnings
 from twin.model.topology import Topology
-from twin.validate import load, load_topology
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE = (ROOT / "topologies" / "eco2-base.yaml").read_text(encoding="utf-8")
@@ -40,8 +40,6 @@ def test_a_millisecond_number_in_a_topology_file_warns_with_file_and_line(
 
 
 def test_a_scenario_override_warns_at_its_own_line(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    import twin.scenario  # noqa: F401 - registers kind: Scenario
-
     path = tmp_path / "ms.yaml"
     path.write_text(MS_SCENARIO.replace("../topologies/", f"{ROOT / 'topologies'}/"), encoding="utf-8")
     with caplog.at_level(logging.WARNING, "twin.input"):
@@ -58,8 +56,6 @@ def test_a_set_is_not_warned_twice(tmp_path: Path, caplog: pytest.LogCaptureFixt
 
 
 def test_plausible_numbers_and_the_shipped_files_warn_nothing(caplog: pytest.LogCaptureFixture) -> None:
-    import twin.scenario  # noqa: F401 - registers kind: Scenario
-
     with caplog.at_level(logging.WARNING, "twin.input"):
         for path in sorted((ROOT / "topologies").glob("eco2-*.yaml")) + sorted(
                 (ROOT / "scenarios").glob("*.yaml")):

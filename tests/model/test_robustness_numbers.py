@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from twin.loading.files import load_topology
 from twin.model import units
 from twin.model.base import Distribution
 from twin.model.errors import ModelError
-from twin.validate import load_topology
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE = (ROOT / "topologies" / "eco2-base.yaml").read_text(encoding="utf-8")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from twin.cli import main
+from twin.cli.app import main
 from twin.cli.out_dir import problems
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from twin.loading.files import load_topology
 from twin.model.errors import ModelError
-from twin.validate import load_topology
 
 TOPOLOGIES = Path(__file__).resolve().parents[2] / "topologies"
 PROD = (TOPOLOGIES / "eco2-prod.yaml").read_text(encoding="utf-8")

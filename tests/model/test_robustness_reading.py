@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from twin.cli import main
+from twin.cli.app import main
 from twin.model import reader
 from twin.model.errors import ModelError
 from twin.model.source import parse_set
