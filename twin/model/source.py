@@ -1,7 +1,8 @@
-"""YAML with positions: load, `extends:` merge, `--set` overrides, error locations.
+"""Files with positions: `extends:` merge, `--set` overrides, error locations.
 
 Every value keeps the file, line and column that supplied it, through overlay
-merges and overrides, so that a problem found later names its true origin.
+merges and overrides, so that a problem found later names its true origin. The
+YAML itself is read (safely, and once per text) by twin.model.reader.
 """
 
 from __future__ import annotations
