@@ -73,11 +73,11 @@ def by_component(row: NodeRow) -> list[tuple[str, list[str]]]:
 NODE_COLUMNS: tuple[Column, ...] = (
     ("node", lambda n: n.name),
     ("CPU", lambda n: _pct(n.cpu_requested, n.cpu)),
-    ("memory", lambda n: _pct(n.memory_requested, n.memory)),
-    ("free CPU mem", lambda n: f"{max(n.cpu_free, 0):.2g} {_gib(max(n.memory_free, 0))}"),
+    ("mem", lambda n: _pct(n.memory_requested, n.memory)),
+    ("free", lambda n: f"{max(n.cpu_free, 0):.2g} {_gib(max(n.memory_free, 0))}"),
     ("pods", lambda n: str(len(n.pods))),
 )
-"""The model's nodes in 46 columns: the share of allocatable their pods request, the room
+"""The model's nodes in the 44 columns the pane has at 80: the share of allocatable their pods request, the room
 left, how many pods (twin.views.status has the wide table)."""
 
 
