@@ -77,8 +77,8 @@ NODE_COLUMNS: tuple[Column, ...] = (
     ("free", lambda n: f"{max(n.cpu_free, 0):.2g} {_gib(max(n.memory_free, 0))}"),
     ("pods", lambda n: str(len(n.pods))),
 )
-"""The model's nodes in the 44 columns the pane has at 80: the share of allocatable their pods request, the room
-left, how many pods (twin.views.status has the wide table)."""
+"""The model's nodes in the 44 columns the pane has at 80: the share of allocatable their
+pods request, the room left, how many pods (twin.views.status has the wide table)."""
 
 
 @dataclass
