@@ -19,7 +19,7 @@ from typing import Any
 
 from twin.model.units import format_duration
 from twin.result.io import write_file
-from twin.scenario.checks import FAILED, HELD, NOT_APPLICABLE, fmt
+from twin.scenario.checks import FAILED, HELD, NOT_APPLICABLE, failed_kinds, fmt, verdict_text
 from twin.scenario.runner import Run
 
 MAX_TIMELINE = 40
@@ -68,6 +68,7 @@ def result_json(run: Run) -> dict:
         "warmup": scn.warmup,
         "verdict": "failed" if failed else "passed",
         "failed_checks": failed,
+        "failed_kinds": failed_kinds(run.outcomes),
         "checks": [o.to_json() for o in run.outcomes],
         "impact": run.impact,
         "timeline": run.timeline,
@@ -163,6 +164,7 @@ def print_run(run: Run, console: Any, events: str = "related") -> None:
 
     t = Table(title="Checks", title_justify="left")
     t.add_column("check (what is measured)", overflow="fold")
+    t.add_column("kind", no_wrap=True)
     # the worst replication's value (the impact table above is a mean): say so
     worst = f" (worst of {run.replications})" if run.replications > 1 else ""
     t.add_column(f"observed{worst}", justify="right", no_wrap=True)
@@ -173,7 +175,7 @@ def print_run(run: Run, console: Any, events: str = "related") -> None:
         failed_in = "-" if o.status == NOT_APPLICABLE else f"{o.failed_in}/{o.replications}"
         observed = "n/a" if o.status == NOT_APPLICABLE else fmt(o.shown, o.unit)
         what = o.what if o.status != NOT_APPLICABLE else f"{o.what} ({o.reason})"
-        t.add_row(f"{o.name}\n[dim]{what}[/]", observed, o.bound, failed_in,
+        t.add_row(f"{o.name}\n[dim]{what}[/]", o.label, observed, o.bound, failed_in,
                   f"[{_style(o.status)}]{o.status}[/]")
     console.print(t)
     print_verdict(run, console)
@@ -235,17 +237,28 @@ def _print_warnings(run: Run, console: Any) -> None:
 
 
 def print_verdict(run: Run, console: Any) -> None:
+    from rich.markup import escape
+
     failed = [o for o in run.outcomes if o.status == FAILED]
-    na = sum(o.status == NOT_APPLICABLE for o in run.outcomes)
-    held = sum(o.status == HELD for o in run.outcomes)
-    note = f", {na} not applicable" if na else ""
-    if failed:
-        console.print(f"[bold red]FAILED[/] {run.scenario.name}: {len(failed)} of "
-                      f"{len(run.outcomes)} checks failed{note}")
-        for o in failed:
-            console.print(f"  - {o.sentence()}", markup=False, soft_wrap=True)
-    else:
-        console.print(f"[bold green]PASSED[/] {run.scenario.name}: {held} checks held{note}")
+    word, rest = verdict_text(run.scenario.name, run.outcomes).split(" ", 1)
+    console.print(f"[bold {'red' if failed else 'green'}]{word}[/] {escape(rest)}", soft_wrap=True)
+    for o in failed:
+        console.print(f"  - {o.sentence()}", markup=False, soft_wrap=True)
+
+
+def warning_texts(run: Run) -> list[str]:
+    """The report's warnings as plain lines (saturation, a steady state that already had
+    warning events, pods Pending at the end): for JUnit, which CI shows beside the checks."""
+    lines = [f"{len(evs)} {name} before the first fault (replication 1): {evs[0].get('detail', '')}"
+             for name, evs in early_warnings(run).items()]
+    result = getattr(run.result, "result", None)
+    if getattr(result, "saturated", None):
+        from twin.sim.saturation import warning_lines
+
+        lines += warning_lines(result, faults=bool(run.scenario.timeline))
+    lines += [f"Pending at the end: {w} {len(p)} (no node could take them)"
+              for w, p in pending_at_end(run.timeline).items()]
+    return lines
 
 
 NOISE = frozenset({"FailedGetResourceMetric"})
