@@ -168,13 +168,24 @@ DEFAULT_KIND: dict[str, Literal["slo", "expectation"]] = {
 
 
 def default_kind(data: dict[str, Any]) -> Literal["slo", "expectation"]:
-    """The kind DEFAULT_KIND gives a check's raw fields (a check of no shape: expectation)."""
+    """The kind DEFAULT_KIND gives a check's raw fields (a check of no shape: expectation).
+    A harm bounded from below (`chat.error_rate min: 0.9`, `writes_lost min: 1`) asserts
+    that the fault does harm, which is what the scenario shows: an expectation."""
     metric = data.get("metric")
-    if isinstance(metric, str):
-        name = metric.rpartition(".")[2]
-        return DEFAULT_KIND.get(name, DEFAULT_KIND["metric"])
-    shape = next((k for k in SHAPES if data.get(k) is not None), "metric")
-    return DEFAULT_KIND[shape]
+    if not isinstance(metric, str):
+        shape = next((k for k in SHAPES if data.get(k) is not None), "metric")
+        return DEFAULT_KIND[shape]
+    kind = DEFAULT_KIND.get(metric.rpartition(".")[2], DEFAULT_KIND["metric"])
+    return "expectation" if kind == "slo" and _bounded_below(data) else kind
+
+
+def _bounded_below(data: dict[str, Any]) -> bool:
+    try:
+        if data.get("range") is not None:
+            return float(_bound(data["range"][0])) > 0
+        return data.get("min") is not None and data.get("max") is None and float(_bound(data["min"])) > 0
+    except (TypeError, ValueError, IndexError, KeyError):
+        return False  # a malformed bound: the field's own validation says so
 
 
 class Check(Strict):
