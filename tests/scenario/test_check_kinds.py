@@ -221,3 +221,13 @@ def test_redis_master_crash_keeps_up_at_three_workers(monkeypatch, capsys) -> No
     text = capsys.readouterr().out
     assert code == 0, text
     assert "WARNING: saturated" not in text
+
+
+def test_report_prints_slos_and_expectations_in_two_tables(write_scenario, fake_backend,
+                                                           monkeypatch, capsys) -> None:
+    path = write_scenario(CRASH)
+    twin("run", str(path), "--backend", "fake", monkeypatch=monkeypatch)
+    text = capsys.readouterr().out
+    slos, expectations = text.index("SLOs (what users see)"), text.index("Expectations (")
+    assert slos < text.index("chat errors during the crash") < expectations
+    assert expectations < text.index("failover within 40s")

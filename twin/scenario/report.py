@@ -19,7 +19,17 @@ from typing import Any
 
 from twin.model.units import format_duration
 from twin.result.io import write_file
-from twin.scenario.checks import FAILED, HELD, NOT_APPLICABLE, failed_kinds, fmt, verdict_text
+from twin.scenario.checks import (
+    EXPECTATION,
+    FAILED,
+    HELD,
+    NOT_APPLICABLE,
+    SLO,
+    Outcome,
+    failed_kinds,
+    fmt,
+    verdict_text,
+)
 from twin.scenario.runner import Run
 
 MAX_TIMELINE = 40
@@ -162,22 +172,24 @@ def print_run(run: Run, console: Any, events: str = "related") -> None:
         for label, value in impact.get("totals", {}).items():
             console.print(f"  {label}: [bold]{value}[/]")
 
-    t = Table(title="Checks", title_justify="left")
-    t.add_column("check (what is measured)", overflow="fold")
-    t.add_column("kind", no_wrap=True)
-    # the worst replication's value (the impact table above is a mean): say so
-    worst = f" (worst of {run.replications})" if run.replications > 1 else ""
-    t.add_column(f"observed{worst}", justify="right", no_wrap=True)
-    t.add_column("bound", no_wrap=True)
-    t.add_column("failed", justify="right", no_wrap=True)
-    t.add_column("", no_wrap=True)
-    for o in run.outcomes:
-        failed_in = "-" if o.status == NOT_APPLICABLE else f"{o.failed_in}/{o.replications}"
-        observed = "n/a" if o.status == NOT_APPLICABLE else fmt(o.shown, o.unit)
-        what = o.what if o.status != NOT_APPLICABLE else f"{o.what} ({o.reason})"
-        t.add_row(f"{o.name}\n[dim]{what}[/]", o.label, observed, o.bound, failed_in,
-                  f"[{_style(o.status)}]{o.status}[/]")
-    console.print(t)
+    # SLOs apart from expectations: a broken SLO reads differently from a scenario
+    # that no longer shows its point
+    for kind, outcomes in checks_by_kind(run.outcomes):
+        t = Table(title=CHECK_TABLES[kind], title_justify="left")
+        t.add_column("check (what is measured)", overflow="fold")
+        # the worst replication's value (the impact table above is a mean): say so
+        worst = f" (worst of {run.replications})" if run.replications > 1 else ""
+        t.add_column(f"observed{worst}", justify="right", no_wrap=True)
+        t.add_column("bound", no_wrap=True)
+        t.add_column("failed", justify="right", no_wrap=True)
+        t.add_column("", no_wrap=True)
+        for o in outcomes:
+            failed_in = "-" if o.status == NOT_APPLICABLE else f"{o.failed_in}/{o.replications}"
+            observed = "n/a" if o.status == NOT_APPLICABLE else fmt(o.shown, o.unit)
+            what = o.what if o.status != NOT_APPLICABLE else f"{o.what} ({o.reason})"
+            t.add_row(f"{o.name}\n[dim]{what}[/]", observed, o.bound, failed_in,
+                      f"[{_style(o.status)}]{o.status}[/]")
+        console.print(t)
     print_verdict(run, console)
 
 
@@ -234,6 +246,16 @@ def _print_warnings(run: Run, console: Any) -> None:
         console.print(f"[bold yellow]{n} pod{'s' if n != 1 else ''} Pending at the end "
                       f"(no node could take {'them' if n != 1 else 'it'}):[/] {escape(which)}",
                       soft_wrap=True, highlight=False)
+
+
+CHECK_TABLES = {SLO: "SLOs (what users see)",
+                EXPECTATION: "Expectations (what the scenario shows the model doing)"}
+
+
+def checks_by_kind(outcomes: list[Outcome]) -> list[tuple[str, list[Outcome]]]:
+    """(kind, its outcomes in file order), SLOs first, kinds without checks left out."""
+    return [(k, [o for o in outcomes if o.kind == k]) for k in CHECK_TABLES
+            if any(o.kind == k for o in outcomes)]
 
 
 def print_verdict(run: Run, console: Any) -> None:
