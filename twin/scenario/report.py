@@ -19,7 +19,17 @@ from typing import Any
 
 from twin.model.units import format_duration
 from twin.result.io import write_file
-from twin.scenario.checks import FAILED, HELD, NOT_APPLICABLE, fmt
+from twin.scenario.checks import (
+    EXPECTATION,
+    FAILED,
+    HELD,
+    NOT_APPLICABLE,
+    SLO,
+    Outcome,
+    failed_kinds,
+    fmt,
+    verdict_text,
+)
 from twin.scenario.runner import Run
 
 MAX_TIMELINE = 40
@@ -68,6 +78,7 @@ def result_json(run: Run) -> dict:
         "warmup": scn.warmup,
         "verdict": "failed" if failed else "passed",
         "failed_checks": failed,
+        "failed_kinds": failed_kinds(run.outcomes),
         "checks": [o.to_json() for o in run.outcomes],
         "impact": run.impact,
         "timeline": run.timeline,
@@ -161,21 +172,24 @@ def print_run(run: Run, console: Any, events: str = "related") -> None:
         for label, value in impact.get("totals", {}).items():
             console.print(f"  {label}: [bold]{value}[/]")
 
-    t = Table(title="Checks", title_justify="left")
-    t.add_column("check (what is measured)", overflow="fold")
-    # the worst replication's value (the impact table above is a mean): say so
-    worst = f" (worst of {run.replications})" if run.replications > 1 else ""
-    t.add_column(f"observed{worst}", justify="right", no_wrap=True)
-    t.add_column("bound", no_wrap=True)
-    t.add_column("failed", justify="right", no_wrap=True)
-    t.add_column("", no_wrap=True)
-    for o in run.outcomes:
-        failed_in = "-" if o.status == NOT_APPLICABLE else f"{o.failed_in}/{o.replications}"
-        observed = "n/a" if o.status == NOT_APPLICABLE else fmt(o.shown, o.unit)
-        what = o.what if o.status != NOT_APPLICABLE else f"{o.what} ({o.reason})"
-        t.add_row(f"{o.name}\n[dim]{what}[/]", observed, o.bound, failed_in,
-                  f"[{_style(o.status)}]{o.status}[/]")
-    console.print(t)
+    # SLOs apart from expectations: a broken SLO reads differently from a scenario
+    # that no longer shows its point
+    for kind, outcomes in checks_by_kind(run.outcomes):
+        t = Table(title=CHECK_TABLES[kind], title_justify="left")
+        t.add_column("check (what is measured)", overflow="fold")
+        # the worst replication's value (the impact table above is a mean): say so
+        worst = f" (worst of {run.replications})" if run.replications > 1 else ""
+        t.add_column(f"observed{worst}", justify="right", no_wrap=True)
+        t.add_column("bound", no_wrap=True)
+        t.add_column("failed", justify="right", no_wrap=True)
+        t.add_column("", no_wrap=True)
+        for o in outcomes:
+            failed_in = "-" if o.status == NOT_APPLICABLE else f"{o.failed_in}/{o.replications}"
+            observed = "n/a" if o.status == NOT_APPLICABLE else fmt(o.shown, o.unit)
+            what = o.what if o.status != NOT_APPLICABLE else f"{o.what} ({o.reason})"
+            t.add_row(f"{o.name}\n[dim]{what}[/]", observed, o.bound, failed_in,
+                      f"[{_style(o.status)}]{o.status}[/]")
+        console.print(t)
     print_verdict(run, console)
 
 
@@ -234,18 +248,39 @@ def _print_warnings(run: Run, console: Any) -> None:
                       soft_wrap=True, highlight=False)
 
 
+CHECK_TABLES = {SLO: "SLOs (what users see)",
+                EXPECTATION: "Expectations (what the scenario shows the model doing)"}
+
+
+def checks_by_kind(outcomes: list[Outcome]) -> list[tuple[str, list[Outcome]]]:
+    """(kind, its outcomes in file order), SLOs first, kinds without checks left out."""
+    return [(k, [o for o in outcomes if o.kind == k]) for k in CHECK_TABLES
+            if any(o.kind == k for o in outcomes)]
+
+
 def print_verdict(run: Run, console: Any) -> None:
+    from rich.markup import escape
+
     failed = [o for o in run.outcomes if o.status == FAILED]
-    na = sum(o.status == NOT_APPLICABLE for o in run.outcomes)
-    held = sum(o.status == HELD for o in run.outcomes)
-    note = f", {na} not applicable" if na else ""
-    if failed:
-        console.print(f"[bold red]FAILED[/] {run.scenario.name}: {len(failed)} of "
-                      f"{len(run.outcomes)} checks failed{note}")
-        for o in failed:
-            console.print(f"  - {o.sentence()}", markup=False, soft_wrap=True)
-    else:
-        console.print(f"[bold green]PASSED[/] {run.scenario.name}: {held} checks held{note}")
+    word, rest = verdict_text(run.scenario.name, run.outcomes).split(" ", 1)
+    console.print(f"[bold {'red' if failed else 'green'}]{word}[/] {escape(rest)}", soft_wrap=True)
+    for o in failed:
+        console.print(f"  - {o.sentence()}", markup=False, soft_wrap=True)
+
+
+def warning_texts(run: Run) -> list[str]:
+    """The report's warnings as plain lines (saturation, a steady state that already had
+    warning events, pods Pending at the end): for JUnit, which CI shows beside the checks."""
+    lines = [f"{len(evs)} {name} before the first fault (replication 1): {evs[0].get('detail', '')}"
+             for name, evs in early_warnings(run).items()]
+    result = getattr(run.result, "result", None)
+    if getattr(result, "saturated", None):
+        from twin.sim.saturation import warning_lines
+
+        lines += warning_lines(result, faults=bool(run.scenario.timeline))
+    lines += [f"Pending at the end: {w} {len(p)} (no node could take them)"
+              for w, p in pending_at_end(run.timeline).items()]
+    return lines
 
 
 NOISE = frozenset({"FailedGetResourceMetric"})
