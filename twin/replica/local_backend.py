@@ -182,7 +182,8 @@ class LocalBackend:
             counters[f"{key}.writes_lost"] = lost
         gauges = {f"{key}.write_failing": np.array(failing_per_bucket(writers.samples, interval, n))}
         event_rows = [{"t": t, "source": s, "event": e, "detail": _detail(d)} for t, s, e, d in events]
-        trace = Trace(interval, counters, gauges, {}, event_rows)
+        trace = Trace(interval, counters, gauges, {}, event_rows,
+                      spans={f"{key}.write_failing": failing_spans(writers.samples)})
         failing = failing_seconds(writers.samples)
         rr = ReplicationResult(
             replication=rep, seed=seed, duration=scn.duration, warmup=scn.warmup,

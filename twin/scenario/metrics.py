@@ -118,6 +118,23 @@ def _mean(values: list[float]) -> float:
     return float(sum(values) / len(values)) if values else 0.0
 
 
+def _back_after(obs: list[Trace], metric: str, scn: Any) -> tuple[str, float] | None:
+    """(the first fault, seconds from it to the first success after the last failure),
+    mean over replications whose writes failed after it and came back before the end."""
+    faults = getattr(scn, "faults", None) or []
+    if not faults:
+        return None
+    fault = faults[0]
+    delays = []
+    for o in obs:
+        spans = [(a, b) for a, b in o.spans.get(metric, ()) if b > fault.at]
+        if spans and spans[-1][1] < getattr(scn, "duration", float("inf")):
+            delays.append(spans[-1][1] - fault.at)
+    if not delays:
+        return None
+    return fault.id or fault.action, _mean(delays)
+
+
 def impact(obs: list[Trace], topo: Topology, scn: Any) -> dict:
     """User impact, mean over replications: per route requests failed and for how
     long; chat turns never completed; SSE events lost or duplicated; acknowledged
@@ -155,13 +172,18 @@ def impact(obs: list[Trace], topo: Topology, scn: Any) -> dict:
                                    f"{s.name} connections re-opened at once (reconnect burst)", "")):
             vals = []
             for o in obs:
-                if f"{key}.{name}" in o.counters:
+                if f"{key}.{name}" in o.spans:  # the writes' own times, not buckets
+                    vals.append(sum(b - a for a, b in o.spans[f"{key}.{name}"]))
+                elif f"{key}.{name}" in o.counters:
                     vals.append(float(o.counters[f"{key}.{name}"].sum()))
                 elif f"{key}.{name}" in o.gauges:
                     g = o.gauges[f"{key}.{name}"]
                     vals.append(float(np.nansum(g) * o.interval))
             if vals and (name == "writes_lost" or _mean(vals) > 0):
-                totals[label] = f"{_mean(vals):.1f}{unit}" if unit else f"{_mean(vals):.1f}"
+                totals[label] = f"{_mean(vals):.3f}{unit}" if unit else f"{_mean(vals):.1f}"
+        back = _back_after(obs, f"{key}.write_failing", scn)
+        if back is not None:
+            totals[f"{s.name} writes back after {back[0]}"] = f"{back[1]:.3f}s"
     for r in topo.routes:  # asynchronous routes: a 202 and then nothing (a chat turn, a scan)
         key = f"route/{r.name}.turns_incomplete"
         vals = [float(o.counters[key].sum()) for o in obs if key in o.counters]
