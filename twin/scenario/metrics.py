@@ -97,8 +97,9 @@ def timeline(obs: list[Trace], scn: Any) -> list[dict]:
 
 def merged(rows: list[dict], within: float = 2.0) -> list[dict]:
     """For display only: the same event about the same thing from several sentinels,
-    within a couple of seconds, as one row naming them all (`sentinel/1,0,2`) at the
-    first one's time. result.json keeps every event with its own time."""
+    within a couple of seconds, as one row naming them all (`sentinel/1,0,2`) with the
+    span of their times (`t` the first, `t_last` the last, `n` how many): each
+    sentinel's own time stays in result.json and in the row's span."""
     out: list[dict] = []
     open_: dict[tuple, dict] = {}
     for r in rows:
@@ -107,11 +108,19 @@ def merged(rows: list[dict], within: float = 2.0) -> list[dict]:
         g = open_.get(key)
         if g is not None and ident and r["t"] - g["t"] <= within and not r.get("fault"):
             g["source"] += f",{ident}"
+            g["t_last"] = r["t"]
+            g["n"] += 1
             continue
-        out.append(dict(r))
+        out.append({**r, "t_last": r["t"], "n": 1})
         if ident and not r.get("fault"):
             open_[key] = out[-1]
     return out
+
+
+def when(row: dict, origin: float = 0.0, sign: str = "") -> str:
+    """A row's time, or a merged row's span (`90.07-90.11s`), from `origin`."""
+    t, last = row["t"] - origin, row.get("t_last", row["t"]) - origin
+    return f"{t:{sign}.2f}-{last:.2f}s" if round(last, 2) != round(t, 2) else f"{t:{sign}.2f}s"
 
 
 def _mean(values: list[float]) -> float:
