@@ -38,8 +38,9 @@ def test_the_old_master_down_after_the_failover_reads_as_a_replica() -> None:
     sdowns = [e for e in run.timeline if e["event"] == "+sdown"]
     before = [e for e in sdowns if e["t"] < switch]
     after = [e for e in sdowns if e["t"] > switch]
-    assert before and all(not e["detail"].startswith("slave") for e in before)
-    assert after and all(e["detail"].startswith("slave name=redis-0") for e in after)
+    assert before and all(e["detail"] == "master mymaster redis-0 6379" for e in before)
+    assert after and all(e["detail"].startswith("slave redis-0:6379 redis-0 6379 @ mymaster redis-")
+                         for e in after)
 
 
 def test_a_merged_row_shows_the_span_of_the_sentinels_own_times() -> None:

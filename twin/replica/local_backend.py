@@ -8,7 +8,7 @@ table APPLIED are applied (redis-master-crash, redis-restart-empty, sentinel-dow
 with their `for`), the others noted as not applied; a few client threads write
 through Sentinel with redis-py, as the applications' Sentinel-aware pools do, so
 failed writes and how long they fail are measured; every sentinel's events are
-recorded under the simulator's names.
+recorded in Sentinel's own words under the simulator's names.
 Routes, pods and queues are not here: checks on them are "not applicable".
 """
 
@@ -181,7 +181,8 @@ class LocalBackend:
             lost[-1] = max(0, acked - value)
             counters[f"{key}.writes_lost"] = lost
         gauges = {f"{key}.write_failing": np.array(failing_per_bucket(writers.samples, interval, n))}
-        event_rows = [{"t": t, "source": s, "event": e, "detail": _detail(d)} for t, s, e, d in events]
+        event_rows = [{"t": t, "source": s, "event": e, "detail": _detail(e, d, store)}
+                      for t, s, e, d in events]
         trace = Trace(interval, counters, gauges, {}, event_rows,
                       spans={f"{key}.write_failing": failing_spans(writers.samples)})
         failing = failing_seconds(writers.samples)
@@ -266,10 +267,14 @@ def _current_master(drill: Any) -> str:
     return "redis-0"
 
 
-def _detail(detail: Any) -> str:
-    if isinstance(detail, dict):
-        return " ".join(f"{k}={v}" for k, v in detail.items() if k != "raw")
-    return str(detail)
+def _detail(event: str, detail: Any, store: Redis) -> str:
+    """Sentinel's own message, its addresses in the simulator's names and the topology's
+    ports (names.sentinel_message: the simulator writes the same text)."""
+    if not isinstance(detail, dict):
+        return str(detail)
+    if set(detail) - {"raw"}:
+        return names.sentinel_message(event, detail, store.port, store.sentinel.port)
+    return str(detail.get("raw", ""))
 
 
 def _redis_store(topology: Topology, scn: Any) -> Redis:

@@ -177,13 +177,17 @@ class _Drill:
             detail["type"] = tokens[0]
             detail["name"] = self.names.get(f"{tokens[2]}:{tokens[3]}", tokens[1])
             rest = tokens[4:]
-            if rest[:1] == ["@"]:
+            if rest[:1] == ["@"] and len(rest) >= 4:
                 detail["master"] = rest[1]
+                detail["server"] = self.names.get(f"{rest[2]}:{rest[3]}", rest[2])
                 rest = rest[4:]
             elif tokens[0] == "master":
                 detail["master"] = tokens[1]
+                detail["server"] = detail["name"]
             if rest[:1] == ["#quorum"]:
                 detail["quorum"] = rest[1]
+            if rest[:4] == ["new", "reported", "role", "is"] and len(rest) == 5:
+                detail["role"] = rest[4]
         elif channel == "+switch-master" and len(tokens) == 5:
             detail.update({"master": tokens[0], "from": self.names.get(f"{tokens[1]}:{tokens[2]}"),
                            "to": self.names.get(f"{tokens[3]}:{tokens[4]}")})

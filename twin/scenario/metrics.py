@@ -61,20 +61,10 @@ def observations(result: Any) -> list[Trace]:
 
 
 def _detail(detail: Any) -> str:
+    """An event's detail as text (Sentinel's events already carry Sentinel's own words)."""
     if isinstance(detail, dict):
         detail = " ".join(f"{k}={v}" for k, v in detail.items())
-    text = "" if detail is None else str(detail)
-    # Sentinel's own words, without what every line repeats; an instance that is not
-    # the master says so as Sentinel does (`+sdown slave ...`): the old master, down
-    # after a failover, is a replica by then, not a second master failing
-    words = []
-    for w in text.split():
-        if w.startswith("type="):
-            if w != "type=master":
-                words.append(w.removeprefix("type="))
-        elif not w.startswith(("master=", "run_id=")):
-            words.append(w)
-    return " ".join(words)
+    return "" if detail is None else str(detail)
 
 
 def timeline(obs: list[Trace], scn: Any) -> list[dict]:

@@ -45,6 +45,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from twin.model.topology import Redis, StoreClient
+from twin.result.events import sentinel_message
 from twin.sim.redis import REFUSED, TIMEOUT, RedisGroup
 
 if TYPE_CHECKING:
@@ -106,7 +107,15 @@ class RedisClients:
     # ------------------------------------------------------------ events
 
     def _emit(self, time: float, source: str, event: str, detail: dict) -> None:
-        text = " ".join(f"{k}={v}" for k, v in detail.items()) if isinstance(detail, dict) else str(detail)
+        """Sentinel's events in its own words, as the local backend records real ones."""
+        if source.startswith("sentinel/") and isinstance(detail, dict):
+            sentinel = self.model.sentinel
+            text = sentinel_message(event, detail, self.model.port,
+                                    sentinel.port if sentinel is not None else 26379)
+        elif isinstance(detail, dict):
+            text = " ".join(f"{k}={v}" for k, v in detail.items())
+        else:
+            text = str(detail)
         self.sim.emit(time, source, event, text)
 
     def _heard(self, kind: str, detail: dict) -> None:
