@@ -146,12 +146,13 @@ class LocalBackend:
         sentinel = store.sentinel
         with tempfile.TemporaryDirectory(prefix="twin-local-") as tmp:
             drill = redis_drill._Drill(Path(tmp), int(sentinel.down_after * 1000),  # noqa: SLF001
-                                       int(sentinel.failover_timeout * 1000), sentinel.quorum)
+                                       int(sentinel.failover_timeout * 1000), sentinel.quorum,
+                                       sentinel.master_name)
             try:
                 drill.start()
                 drill.raw.clear()
                 t0 = time.monotonic()
-                writers = Writers(drill.sentinel_ports, "mymaster", t0)
+                writers = Writers(drill.sentinel_ports, sentinel.master_name, t0)
                 writers.start()
                 acts = self._schedule(scn, drill, t0)
                 while (now := time.monotonic() - t0) < scn.duration:
@@ -260,7 +261,7 @@ def _current_master(drill: Any) -> str:
     for p in drill.sentinel_ports:
         try:
             host, port = drill._client(p).execute_command(  # noqa: SLF001
-                "SENTINEL", "GET-MASTER-ADDR-BY-NAME", "mymaster")
+                "SENTINEL", "GET-MASTER-ADDR-BY-NAME", drill.master_name)
             return drill.names[f"{host}:{port}"]
         except Exception:  # noqa: BLE001, S112 - a sentinel that is down: ask the next
             continue

@@ -54,8 +54,10 @@ def _free_ports(n: int) -> list[int]:
 
 
 class _Drill:
-    def __init__(self, workdir: Path, down_after_ms: int, failover_timeout_ms: int, quorum: int):
+    def __init__(self, workdir: Path, down_after_ms: int, failover_timeout_ms: int, quorum: int,
+                 master_name: str = "mymaster"):
         self.dir = workdir
+        self.master_name = master_name  # the topology's sentinel.master_name
         self.down_after_ms = down_after_ms
         self.failover_timeout_ms = failover_timeout_ms
         self.quorum = quorum
@@ -87,10 +89,10 @@ class _Drill:
         conf.write_text("\n".join([
             f"port {self.sentinel_ports[i]}", "bind 127.0.0.1", f"dir {self.dir}",
             f"logfile {self.dir}/sentinel-{i}.log",
-            f"sentinel monitor mymaster 127.0.0.1 {self.redis_ports[0]} {self.quorum}",
-            f"sentinel down-after-milliseconds mymaster {self.down_after_ms}",
-            f"sentinel failover-timeout mymaster {self.failover_timeout_ms}",
-            "sentinel parallel-syncs mymaster 1",
+            f"sentinel monitor {self.master_name} 127.0.0.1 {self.redis_ports[0]} {self.quorum}",
+            f"sentinel down-after-milliseconds {self.master_name} {self.down_after_ms}",
+            f"sentinel failover-timeout {self.master_name} {self.failover_timeout_ms}",
+            f"sentinel parallel-syncs {self.master_name} 1",
         ]) + "\n")
         self.procs[f"sentinel/{i}"] = subprocess.Popen(
             ["redis-sentinel", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -128,9 +130,9 @@ class _Drill:
         def ready() -> bool:
             for p in self.sentinel_ports:
                 c = self._client(p)
-                if len(c.execute_command("SENTINEL", "SENTINELS", "mymaster")) != 2:
+                if len(c.execute_command("SENTINEL", "SENTINELS", self.master_name)) != 2:
                     return False
-                if len(c.execute_command("SENTINEL", "REPLICAS", "mymaster")) != 2:
+                if len(c.execute_command("SENTINEL", "REPLICAS", self.master_name)) != 2:
                     return False
             return True
 
