@@ -323,7 +323,7 @@ def _print_timeline(run: Run, console: Any, which: str) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from twin.scenario.metrics import merged
+    from twin.scenario.metrics import merged, when
 
     scn = run.scenario
     if which == "all":
@@ -334,9 +334,10 @@ def _print_timeline(run: Run, console: Any, which: str) -> None:
     shown = events if len(events) <= MAX_TIMELINE else _thin(events)
     first = scn.faults[0] if scn.faults else None
     rows = [e for e in shown if not e.get("elided")]
-    t_w = max((len(f"{e['t']:.2f}s") for e in rows), default=6)
-    rel_w = max((len(f"{e['t'] - first.at:+.2f}s") for e in rows), default=7) if first else 0
-    ev_w = max((len(e["event"]) for e in rows), default=5)
+    # a merged row's span shows once: beside the first fault if there is one
+    t_w = max((len(f"{e['t']:.2f}s" if first else when(e)) for e in rows), default=6)
+    rel_w = max((len(when(e, first.at, "+")) for e in rows), default=7) if first else 0
+    ev_w = max((len(_event_text(e)) for e in rows), default=5)
     fixed = t_w + (rel_w + _GAP if first else 0) + ev_w + 3 * _GAP
     src_w = max(12, min(max((len(e.get("source", "")) for e in rows), default=6),
                         console.width - fixed - 14, 32))
@@ -354,12 +355,16 @@ def _print_timeline(run: Run, console: Any, which: str) -> None:
         if e.get("elided"):
             t.add_row(*([""] * (len(t.columns) - 2)), f"[dim]... {e['elided']} more[/]", "")
             continue
-        event = f"[bold]{escape(e['event'])}[/]" if e.get("fault") else escape(e["event"])
-        rel = [] if first is None else [
-            f"{e['t'] - first.at:+.2f}s" if e["t"] >= first.at else ""]
-        t.add_row(f"{e['t']:.2f}s", *rel, escape(short_source(e.get("source", ""), src_w)), event,
+        event = f"[bold]{escape(e['event'])}[/]" if e.get("fault") else escape(_event_text(e))
+        rel = [] if first is None else [when(e, first.at, "+") if e["t"] >= first.at else ""]
+        t.add_row(f"{e['t']:.2f}s" if first else when(e), *rel, escape(short_source(e.get("source", ""), src_w)), event,
                   escape(e.get("detail", "")))
     console.print(t)
+
+
+def _event_text(e: dict) -> str:
+    """`+sdown x3`: a merged row says how many sentinels saw it."""
+    return f"{e['event']} x{e['n']}" if e.get("n", 1) > 1 else e["event"]
 
 
 def _clip(text: str, room: int) -> str:
