@@ -369,7 +369,8 @@ def _real_path(data: Any, loc: tuple) -> tuple:
             out.append(part)
             cur = cur[part]
         elif isinstance(cur, dict) and isinstance(part, str) and not part.startswith(
-                ("function-", "union[", "tagged-union[")) and part not in ("postgres", "redis", "rabbitmq"):
+                ("function-", "union[", "tagged-union[")) and part not in ("postgres", "redis", "rabbitmq") \
+                and not part[:1].isupper():  # a tagged union's Tag, spelt as its class (CallStep)
             out.append(part)  # a missing or unknown key: name it, position its parent
             cur = None
     return tuple(out)
