@@ -25,7 +25,7 @@ from twin.model.base import Distribution, ErrorKind, Probability, Strict
 from twin.model.units import Duration
 
 if TYPE_CHECKING:
-    from twin.model.topology import Topology
+    from twin.model.topology import Route, Topology
 
 OnFailure = Literal["fail", "degrade", "fallback"]
 StoreOp = Literal["read", "write", "xadd", "publish", "subscribe", "query"]
@@ -232,7 +232,7 @@ class StepContext:
         return last
 
 
-class Walk(Iterator[tuple["StepBase", StepContext]]):
+class Walk(Iterator[tuple[StepBase, StepContext]]):
     """Depth first in file order: a step, then its inner steps (a call's or a publish's
     `steps`, a branch's choices in order), then its fallback.
 
@@ -295,7 +295,7 @@ def walk(topology: Topology, steps: Sequence[StepBase], runs_in: str | None = No
     return Walk(topology, steps, runs_in)
 
 
-def route_walk(topology: Topology, route: Any) -> Walk:
+def route_walk(topology: Topology, route: Route) -> Walk:
     """A route's steps, its own first ones run by `route/NAME`."""
     return Walk(topology, route.steps, f"route/{route.name}")
 
