@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from twin.validate import load_topology
+from twin.loading.files import load_topology
 
 ROOT = Path(__file__).resolve().parents[1]
 

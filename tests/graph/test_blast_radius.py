@@ -11,8 +11,8 @@ from twin.graph.dependencies import dependency_graph
 from twin.graph.naming import UnknownComponent, resolve
 from twin.graph.paths import Hop, call_path
 from twin.graph.pods import schedule
+from twin.loading.files import load_topology
 from twin.model.topology import Topology
-from twin.validate import load_topology
 from twin.views.graph import render_blast, render_path, to_dot, to_json
 
 TOPOLOGIES = Path(__file__).resolve().parents[2] / "topologies"

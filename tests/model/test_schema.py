@@ -9,7 +9,7 @@ import jsonschema
 import pytest
 from ruamel.yaml import YAML
 
-from twin import schema
+from twin.loading import editor_schema as schema
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -17,9 +17,9 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.mark.parametrize("kind", sorted(schema.kinds()))
 def test_committed_schema_equals_the_generated_one(kind: str) -> None:
     committed = schema.SCHEMA_DIR / f"{kind}.json"
-    assert committed.exists(), f"{committed} missing: run `python -m twin.schema` and commit it"
+    assert committed.exists(), f"{committed} missing: run `python -m twin.loading.editor_schema` and commit it"
     assert committed.read_text(encoding="utf-8") == schema.dumps(kind), (
-        f"{committed} is stale: run `python -m twin.schema` and commit it")
+        f"{committed} is stale: run `python -m twin.loading.editor_schema` and commit it")
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
+from twin.loading.files import load_topology
 from twin.model.errors import ModelError
 from twin.model.steps import (
     KINDS,
@@ -20,7 +21,6 @@ from twin.model.steps import (
     walk,
 )
 from twin.model.topology import Topology
-from twin.validate import load_topology
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE = (ROOT / "topologies" / "eco2-base.yaml").read_text(encoding="utf-8")

@@ -78,9 +78,9 @@ def test_local_impact_is_writes_through_sentinel_with_no_routes():
     routes here), the store's failed writes, how long they failed (measured) and lost writes."""
     import numpy as np
 
+    from twin.loading.files import load_topology
     from twin.replica.local_backend import LocalBackend, failing_per_bucket
     from twin.scenario.metrics import Trace, impact
-    from twin.validate import load_topology
 
     assert LocalBackend.real_time is True  # the CLI says "real time", not "simulated"
     topo = load_topology(Path(__file__).resolve().parents[2] / "topologies" / "eco2-prod.yaml")

@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 import pytest
 from scenario_texts import CRASH
 
-from twin.cli import main
+from twin.cli.app import main
 
 
 def twin(*args: str, monkeypatch) -> int:

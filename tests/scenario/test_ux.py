@@ -10,7 +10,7 @@ import jsonschema
 import pytest
 from ruamel.yaml import YAML
 
-from twin import schema
+from twin.loading import editor_schema as schema
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIO_FILES = sorted([*(ROOT / "scenarios").glob("*.yaml"), *(ROOT / "examples").rglob("*.yaml")])
@@ -39,7 +39,7 @@ def test_every_shipped_scenario_passes_the_committed_schema(path: Path) -> None:
 
 @pytest.mark.parametrize("path", TOPOLOGY_FILES, ids=lambda p: p.name)
 def test_every_topology_passes_the_committed_schema(path: Path) -> None:
-    # overlays (`extends:`) are judged by the relaxed definitions: see twin/schema.py
+    # overlays (`extends:`) are judged by the relaxed definitions: see twin/loading/editor_schema.py
     assert _errors("topology", path) == []
 
 

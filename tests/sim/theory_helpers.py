@@ -6,9 +6,9 @@ import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from twin.loading.files import load_topology
 from twin.result.stats import estimate
 from twin.sim.engine import Simulation
-from twin.validate import load_topology
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "topologies" / "examples"
 

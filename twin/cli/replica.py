@@ -22,8 +22,8 @@ def _exit(e: common.Exit) -> NoReturn:
 
 
 def _load(path: Path, sets: list[str] | None):  # noqa: ANN202 - a Topology
+    from twin.loading.files import load_topology
     from twin.model.errors import ModelError
-    from twin.validate import load_topology
 
     common.warn_sets(sets)
     try:
@@ -43,7 +43,7 @@ def render_cmd(
     check: Annotated[bool, typer.Option(help="Validate offline against Kubernetes and Istio schemas.")] = True,
 ) -> None:
     """The kind cluster config and the manifests of the replica, written atomically."""
-    from twin.render import render, write
+    from twin.render.manifests import render, write
 
     topo = _load(topology, set_)
     if out.exists() and not out.is_dir():
@@ -60,7 +60,7 @@ def render_cmd(
                  "(pip install kubernetes-validate)")
         check = False
     if check:
-        from twin.render.schema import check_kind_config, check_objects
+        from twin.render.manifest_check import check_kind_config, check_objects
 
         report = check_objects(rendered.objects, topo.cluster.kubernetes_version)
         if report.note:

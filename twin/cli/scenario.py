@@ -12,7 +12,6 @@ from typing import Annotated
 
 import typer
 
-import twin.scenario  # noqa: F401,I001 - registers kind: Scenario for `twin validate`
 from twin.cli import common
 
 

@@ -218,13 +218,13 @@ def register(app: typer.Typer) -> None:
 
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+        from twin.loading.files import load_topology
         from twin.model.errors import ModelError, Problem
         from twin.model.units import parse_duration
         from twin.result.io import write_run
         from twin.result.model import RunInfo
         from twin.sim.api import run_replications
         from twin.sim.load import resolve
-        from twin.validate import load_topology
 
         problems: list[Problem] = []  # every bad option, file and --set at once
 

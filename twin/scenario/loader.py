@@ -58,7 +58,7 @@ def topology_file(scn: Scenario, scenario_path: str | Path) -> Path:
 
 def load_topology_for(scn: Scenario, doc: Document, cli: list[tuple[str, Any, Pos]] = ()) -> Topology:
     """The scenario's topology with its own overrides, then the command line's."""
-    from twin.validate import load_topology
+    from twin.loading.files import load_topology
 
     path = topology_file(scn, doc.file)
     pos = doc.positions.get(("topology",), Pos(doc.file))
@@ -236,13 +236,13 @@ def _redis_member(topo: Topology, target: str | None, name: str) -> bool:
 
 
 def check_scenario(scn: Scenario, doc: Document) -> list[Problem]:
-    """The hook `twin validate` calls (see twin.validate.register_kind)."""
+    """The hook `twin validate` calls (see twin.loading.kinds)."""
     return scenario_problems(scn, doc)
 
 
 def load(path: str | Path, sets: Iterable[str] = ()) -> Loaded:
     """A scenario and its topology, `scenario.` overrides and --set applied; ModelError on problems."""
-    from twin.validate import build_all
+    from twin.loading.engine import build_all
 
     cli = [parse_set(s) for s in sets]
     cli_mine, cli_topo = split_sets(cli)

@@ -60,7 +60,7 @@ def simulate(topology_path: str | Path, loads: load.LoadInput = None, duration: 
     loads: {route: rate} or ["route=rate", ...] (the CLI's --load); unnamed routes run
     at their nominal rate. sets: --set PATH=VALUE overrides.
     """
-    from twin.validate import load_topology
+    from twin.loading.files import load_topology
 
     sets = list(sets)
     topology = load_topology(topology_path, sets=sets)
