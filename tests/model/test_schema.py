@@ -78,6 +78,9 @@ def test_schemas_use_only_json_schema_keywords_for_bounds(kind: str) -> None:
     doc = json.loads((schema.SCHEMA_DIR / f"{kind}.json").read_text())  # the committed copies
     walk(doc, kind)
     assert found == []
-    if kind == "scenario":
-        for_ = doc["$defs"]["Action"]["properties"]["for"]["anyOf"][0]["anyOf"][0]
-        assert for_ == {"minimum": 0, "type": "number", "exclusiveMinimum": 0}
+    if kind == "scenario":  # every action that lasts `for` a while (one class per action)
+        lasting = [d for d in doc["$defs"].values() if "for" in d.get("properties", {})]
+        assert len(lasting) >= 16
+        for action in lasting:
+            for_ = action["properties"]["for"]["anyOf"][0]["anyOf"][0]
+            assert for_ == {"minimum": 0, "type": "number", "exclusiveMinimum": 0}

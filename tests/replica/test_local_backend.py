@@ -46,10 +46,10 @@ checks:
 
 def test_backend_missing_says_what_to_install(monkeypatch):
     from twin.replica import local_backend, redis_drill
-    from twin.scenario.runner import BackendMissing
+    from twin.result.backend import CannotRun
 
     monkeypatch.setattr(redis_drill, "missing", lambda: ["redis-server"])
-    with pytest.raises(BackendMissing) as e:
+    with pytest.raises(CannotRun) as e:
         local_backend.backend()
     assert "redis-server" in e.value.what and "apt-get install" in e.value.how
 
@@ -80,7 +80,8 @@ def test_local_impact_is_writes_through_sentinel_with_no_routes():
 
     from twin.loading.files import load_topology
     from twin.replica.local_backend import LocalBackend, failing_per_bucket
-    from twin.scenario.metrics import Trace, impact
+    from twin.result.trace import Trace
+    from twin.scenario.metrics import impact
 
     assert LocalBackend.real_time is True  # the CLI says "real time", not "simulated"
     topo = load_topology(Path(__file__).resolve().parents[2] / "topologies" / "eco2-prod.yaml")

@@ -62,10 +62,11 @@ def test_exit_codes_for_bad_input_and_missing_backend(write_scenario, tmp_path, 
     bad = write_scenario("name: x\nduration: 10s\nchecks: [{name: y, metric: nope, max: 1}]\n")
     assert twin("run", str(bad), monkeypatch=monkeypatch) == 2
     assert f"{bad}:6:20: checks.y.metric: 'nope' is not a metric" in capsys.readouterr().err
-    from twin.scenario.runner import _REGISTERED, BackendMissing, register_backend
+    from twin.result.backend import CannotRun
+    from twin.scenario.runner import _REGISTERED, register_backend
 
     def missing():
-        raise BackendMissing("redis-server not found", "make servers")
+        raise CannotRun("redis-server not found", "make servers")
 
     register_backend("gone", missing)
     good = write_scenario(CRASH, "good.yaml")

@@ -85,12 +85,12 @@ def _emitted_names() -> dict[str, str]:
 
 
 def test_every_emitted_event_name_is_in_the_registry() -> None:
-    from twin.sim import events
+    from twin.result import events
 
     names = _emitted_names()
     assert {"+switch-master", "+sdown", "NodeNotReady", "FailedGetResourceMetric"} <= set(names)
     missing = {n: where for n, where in names.items() if not events.known(n)}
-    assert missing == {}, "add these to twin/sim/events.py"
+    assert missing == {}, "add these to twin/result/events.py"
 
 
 def test_misspelt_event_is_bad_input_with_a_hint(write_scenario) -> None:

@@ -51,9 +51,10 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Run scenarios (on the simulator by default) and judge their checks."""
         from twin.model.errors import ModelError
+        from twin.result.backend import CannotRun
         from twin.scenario import junit as junit_xml
         from twin.scenario import loader, report
-        from twin.scenario.runner import BackendMissing, backend_names, execute, get_backend
+        from twin.scenario.runner import backend_names, execute, get_backend
 
         loaded, problems = [], []  # every bad option and file at once
         if format_ not in ("table", "json"):
@@ -77,8 +78,8 @@ def register(app: typer.Typer) -> None:
                                                                  "their results would overwrite each other")]))
         try:
             be = get_backend(backend)
-        except BackendMissing as e:
-            raise common.cannot_run(e.what, e.how) from None
+        except CannotRun as e:
+            raise common.cannot_run(e) from None
 
         runs = []
         for item in loaded:
@@ -91,8 +92,8 @@ def register(app: typer.Typer) -> None:
             try:
                 with bar:
                     run = execute(item, backend, seed, replications, progress)
-            except BackendMissing as e:
-                raise common.cannot_run(e.what, e.how) from None
+            except CannotRun as e:
+                raise common.cannot_run(e) from None
             runs.append(run)
             if format_ == "table":
                 report.print_run(run, common.out, events)

@@ -21,11 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from twin.result.backend import CannotRun
+
 PACKAGES = ("redis-server", "redis-sentinel")
-
-
-class DrillUnavailable(RuntimeError):
-    """A server binary is missing; the message says which and how to install it."""
 
 
 @dataclass
@@ -204,8 +202,7 @@ def run_drill(down_after_ms: int = 1000, failover_timeout_ms: int = 10000, quoru
     +switch-master (and after restarting the old master, if asked)."""
     absent = missing()
     if absent:
-        raise DrillUnavailable(
-            f"missing {', '.join(absent)}: apt-get install -y {' '.join(PACKAGES)}")
+        raise CannotRun(f"missing {', '.join(absent)}", f"apt-get install -y {' '.join(PACKAGES)}")
     tmp = None
     if workdir is None:
         tmp = tempfile.TemporaryDirectory(prefix="redis-drill-")

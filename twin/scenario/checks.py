@@ -19,7 +19,7 @@ HELD, FAILED, NOT_APPLICABLE = "held", "failed", "n/a"
 
 
 class Observation(Protocol):
-    """What one replication lets a check see (see twin.scenario.metrics)."""
+    """What one replication lets a check see (a twin.result.trace.Trace)."""
 
     def observable(self, metric: str) -> bool: ...
 

@@ -17,8 +17,9 @@ from twin.model.errors import ModelError, Problem
 from twin.model.source import Document, Pos, document, parse_set
 from twin.model.topology import Redis, Topology
 from twin.model.units import format_duration
+from twin.result.events import problem as event_problem
+from twin.scenario.actions import MeshFault, SentinelDown
 from twin.scenario.model import Scenario, parse_time
-from twin.sim.events import problem as event_problem
 
 PREFIX = "scenario."
 
@@ -138,50 +139,33 @@ def _names(scn: Scenario, doc: Document, topo: Topology) -> list[Problem]:
     from twin.scenario.metrics import metric_problem
 
     problems: list[Problem] = []
-    wants = {"kill-pod": ("service", "worker"), "scale": ("service", "worker"),
-             "node-down": ("node",), "store-down": ("store",),
-             "redis-master-crash": ("store",), "redis-restart-empty": ("store",),
-             "sentinel-down": ("store",), "partition": ("store",),
-             "worker-crash": ("worker",), "broker-down": ("store",),
-             "rabbitmq-memory-alarm": ("store",), "postgres-primary-down": ("store",),
-             "external-slow": ("external",), "external-rate-limit": ("external",),
-             "mesh-fault": ("service",), "service-slow": ("service", "worker"), "drain": ("node",),
-             "rolling-update": ("service", "worker"), "poison-message": ("worker",)}
-    kinds = {"broker-down": "rabbitmq", "rabbitmq-memory-alarm": "rabbitmq",
-             "postgres-primary-down": "postgres"}
     for i, a in enumerate(scn.timeline):
-        if a.target is None:
-            if a.action.startswith(("redis-", "sentinel-")) and redis_store(topo, None) is None:
+        target = getattr(a, "target", None)
+        if target is None:
+            if a.store_kind == "redis" and redis_store(topo, None) is None:
                 problems.append(doc.problem(("timeline", i, "action"),
                                             "the topology has no Redis store to act on"))
             continue
         try:
-            comp = resolve(topo, a.target)
+            comp = resolve(topo, target)
         except UnknownComponent as e:
             problems.append(doc.problem(("timeline", i, "target"), e.message))
             continue
-        if comp.kind not in wants[a.action]:
+        if comp.kind not in a.acts_on:
             problems.append(doc.problem(("timeline", i, "target"),
-                                        f"{a.action} acts on {' or '.join(wants[a.action])}, not {comp.key}"))
+                                        f"{a.action} acts on {' or '.join(a.acts_on)}, not {comp.key}"))
             continue
-        if a.action in kinds and getattr(comp.obj, "kind", None) != kinds[a.action]:
-            problems.append(doc.problem(("timeline", i, "target"),
-                                        f"{a.action} acts on a {kinds[a.action]} store, not {comp.key}"))
-        elif a.action.startswith(("redis-", "sentinel-")) and not isinstance(comp.obj, Redis):
-            problems.append(doc.problem(("timeline", i, "target"), f"{comp.key} is not a Redis store"))
-        elif a.action == "mesh-fault" and a.subset is not None and a.subset not in (
-                have := [sub.name for r in (topo.mesh.destination_rules if topo.mesh else [])
-                         if r.host == comp.name for sub in r.subsets]):
-            problems.append(doc.problem(("timeline", i, "subset"), (
-                f"{comp.key} has no subset {a.subset!r} in its DestinationRule"
-                + (f" (subsets: {', '.join(have)})" if have else " (it has none)"))))
-        elif a.action == "sentinel-down" and comp.obj.mode != "sentinel":
-            problems.append(doc.problem(("timeline", i, "target"), f"{comp.key} runs no Sentinel"))
-        elif a.action == "sentinel-down" and (a.count or 1) > comp.obj.sentinel.sentinels:
-            problems.append(doc.problem(("timeline", i, "count"),
-                                        f"{comp.key} has only {comp.obj.sentinel.sentinels} sentinels"))
+        if a.store_kind is not None and getattr(comp.obj, "kind", None) != a.store_kind:
+            problems.append(doc.problem(("timeline", i, "target"), (
+                f"{comp.key} is not a Redis store" if a.store_kind == "redis"
+                else f"{a.action} acts on a {a.store_kind} store, not {comp.key}")))
+            continue
+        check = _TARGET_CHECKS.get(a.action)
+        if check is not None and (found := check(a, comp, topo)):
+            field, message = found
+            problems.append(doc.problem(("timeline", i, field), message))
     for i, a in enumerate(scn.timeline):
-        for j, name in enumerate(a.isolate or []):
+        for j, name in enumerate(getattr(a, "isolate", None) or []):
             if _redis_member(topo, a.target, name):
                 continue
             if name.startswith("sentinel/"):
@@ -210,6 +194,31 @@ def _names(scn: Scenario, doc: Document, topo: Topology) -> list[Problem]:
             if msg:
                 problems.append(doc.problem(("checks", i, "metric" if c.metric else "recovery"), msg))
     return problems
+
+
+def _subset(a: MeshFault, comp: Any, topo: Topology) -> tuple[str, str] | None:
+    """A mesh fault on one subset names a subset of the service's DestinationRule."""
+    if a.subset is None:
+        return None
+    have = [sub.name for r in (topo.mesh.destination_rules if topo.mesh else [])
+            if r.host == comp.name for sub in r.subsets]
+    if a.subset in have:
+        return None
+    return "subset", (f"{comp.key} has no subset {a.subset!r} in its DestinationRule"
+                      + (f" (subsets: {', '.join(have)})" if have else " (it has none)"))
+
+
+def _sentinels(a: SentinelDown, comp: Any, topo: Topology) -> tuple[str, str] | None:
+    """Sentinels stopped are sentinels the store runs."""
+    if comp.obj.mode != "sentinel":
+        return "target", f"{comp.key} runs no Sentinel"
+    if (a.count or 1) > comp.obj.sentinel.sentinels:
+        return "count", f"{comp.key} has only {comp.obj.sentinel.sentinels} sentinels"
+    return None
+
+
+_TARGET_CHECKS: dict[str, Any] = {"mesh-fault": _subset, "sentinel-down": _sentinels}
+"""What an action asks of its target beyond its kind: (field, problem) or None."""
 
 
 def redis_store(topo: Topology, target: str | None) -> Redis | None:

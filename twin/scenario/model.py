@@ -15,42 +15,7 @@ from pydantic import BeforeValidator, Field, WithJsonSchema, field_validator, mo
 
 from twin.model.base import API_VERSION, Strict
 from twin.model.units import Duration, Rate, parse_duration
-
-ActionName = Literal[
-    "kill-pod", "redis-master-crash", "redis-restart-empty", "sentinel-down",
-    "partition", "node-down", "store-down", "scale",
-    "control-plane-down", "worker-crash", "broker-down", "rabbitmq-memory-alarm",
-    "postgres-primary-down", "external-slow", "external-rate-limit", "mesh-fault", "service-slow",
-    "drain", "rolling-update", "poison-message",
-]
-
-# What each action needs (besides `at`) and what it may carry.
-_ACTION_FIELDS: dict[str, tuple[set[str], set[str]]] = {
-    "kill-pod": ({"target"}, {"count", "for"}),
-    "redis-master-crash": (set(), {"target", "for"}),
-    "redis-restart-empty": (set(), {"target", "for"}),
-    "sentinel-down": (set(), {"target", "count", "for"}),
-    "partition": ({"isolate"}, {"target", "for"}),
-    "node-down": ({"target"}, {"for"}),
-    "store-down": ({"target"}, {"for"}),
-    "scale": ({"target", "replicas"}, set()),
-    # issue 6: nodes, control plane, workers, RabbitMQ, PostgreSQL, the LLM provider, the mesh
-    "control-plane-down": (set(), {"for"}),
-    "worker-crash": ({"target"}, {"count"}),
-    "broker-down": (set(), {"target", "for"}),
-    "rabbitmq-memory-alarm": (set(), {"target", "for"}),
-    "postgres-primary-down": (set(), {"target", "for"}),
-    "external-slow": ({"target", "factor"}, {"for"}),
-    "external-rate-limit": ({"target", "rate"}, {"for"}),
-    "mesh-fault": ({"target"}, {"delay", "abort_status", "percent", "abort_percent", "subset",
-                                "for"}),
-    "service-slow": ({"target", "delay"}, {"for"}),
-    "drain": ({"target"}, {"for"}),
-    "rolling-update": ({"target"}, {"pre_stop"}),
-    "poison-message": ({"target"}, {"count", "delay", "kills"}),
-}
-_OPTIONAL = {"target", "count", "for", "isolate", "replicas", "factor", "rate", "delay",
-             "abort_status", "percent", "abort_percent", "subset", "pre_stop", "kills"}
+from twin.scenario.actions import Action, AnyAction
 
 _TIME = re.compile(r"^(?P<head>.*?)(?:\s*(?P<sign>[+-])\s*(?P<d>\d+(?:\.\d+)?\s*(?:ms|s|m|h)?))?$")
 _REF = re.compile(r"^(?P<ref>[a-z][a-z0-9-]*?)(?P<end>\.end)?$")
@@ -175,86 +140,6 @@ class Load(Strict):
         return pts[-1].factor
 
 
-# --------------------------------------------------------------- timeline
-
-
-class Action(Strict):
-    """A fault or an operator action at time `at`, lasting `for` when it has an end.
-
-    Targets are `KIND/NAME` (`service/chat-api`, `store/redis`, `node/k8s-storage`)
-    or a bare unique name. `partition` cuts the components under `isolate` off from
-    everything else; inside a Redis store, `master` (whichever server is master at
-    that moment), the servers `redis-0`, `redis-1`, ... and the sentinels
-    `sentinel/0`, ... name its members, and `service/NAME`, `node/NAME` or
-    `pool/NAME` put those clients on the isolated side.
-    """
-
-    id: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9-]*$",
-                           description="Lower case; not ending in -NUMBER (that reads as an offset).")
-    at: Duration
-    action: ActionName
-    for_: Duration | None = Field(default=None, alias="for", gt=0)
-    target: str | None = None
-    count: int | None = Field(default=None, ge=1)
-    isolate: list[str] | None = Field(default=None, min_length=1)
-    replicas: int | None = Field(default=None, ge=0)
-    factor: float | None = Field(default=None, gt=0,
-                                 description="external-slow: latency multiplier (10: ten times slower).")
-    rate: float | None = Field(default=None, gt=0,
-                               description="external-rate-limit: calls per second before 429s.")
-    delay: Duration | None = Field(
-        default=None, gt=0,
-        description="mesh-fault: injected delay; service-slow: time each request takes longer; "
-                    "poison-message: task time before the crash (1s).")
-    abort_status: int | None = Field(default=None, ge=200, le=599,
-                                     description="mesh-fault: injected HTTP status.")
-    percent: float | None = Field(default=None, ge=0, le=100,
-                                  description="mesh-fault: share of requests hit (default 100).")
-    abort_percent: float | None = Field(
-        default=None, ge=0, le=100,
-        description="mesh-fault: share of requests aborted, when it differs from `percent`.")
-    subset: str | None = Field(
-        default=None, description="mesh-fault: only tries bound for this subset (e.g. v2).")
-    pre_stop: Duration | None = Field(
-        default=None, ge=0,
-        description="rolling-update: preStop sleep of the old pods; unset: the workload's.")
-    kills: Literal["pod", "process"] | None = Field(
-        default=None,
-        description="poison-message: the worker container (pod, default) or one prefork child "
-                    "(process: the pod lives on, reject_on_worker_lost decides the message).")
-
-    @property
-    def instant(self) -> bool:
-        """Over when it happens (a kill, a scale), rather than lasting until `for` ends."""
-        return self.for_ is None and self.action in (
-            "kill-pod", "scale", "worker-crash", "rolling-update", "poison-message")
-
-    @field_validator("id")
-    @classmethod
-    def _id(cls, value: str | None) -> str | None:
-        if value is not None and re.search(r"-\d+(\.\d+)?(ms|s|m|h)?$", value):
-            raise ValueError(f"{value!r} ends like a time offset (kill-10s); pick another id")
-        return value
-
-    @model_validator(mode="after")
-    def _fields(self) -> Action:
-        need, may = _ACTION_FIELDS[self.action]
-        given = {f for f in _OPTIONAL if getattr(self, "for_" if f == "for" else f) is not None}
-        missing = sorted(need - given)
-        extra = sorted(given - need - may)
-        if missing:
-            raise ValueError(f"{self.action} needs {', '.join(missing)}")
-        if extra:
-            raise ValueError(f"{self.action} takes no {', '.join(extra)}")
-        if self.action == "mesh-fault" and self.delay is None and self.abort_status is None:
-            raise ValueError("mesh-fault needs delay, abort_status or both")
-        return self
-
-    @property
-    def end(self) -> float | None:
-        return None if self.for_ is None else self.at + self.for_
-
-
 # ------------------------------------------------------------------ checks
 
 
@@ -375,7 +260,7 @@ class Scenario(Strict):
     seed: int = Field(default=1, ge=0)
     replications: int = Field(default=1, ge=1)
     load: Load = Load()
-    timeline: list[Action] = []
+    timeline: list[AnyAction] = []
     checks: list[Check] = []
 
     @model_validator(mode="after")

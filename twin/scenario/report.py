@@ -197,7 +197,7 @@ def pending_at_end(timeline: list[dict]) -> dict[str, list[tuple[str, str]]]:
 def early_warnings(run: Run) -> dict[str, list[dict]]:
     """Warning events before the first fault, by name: the steady state the checks
     compare with already had them."""
-    from twin.sim.events import WARNINGS
+    from twin.result.events import WARNINGS
 
     first = min((a.at for a in run.scenario.faults), default=run.scenario.duration)
     out: dict[str, list[dict]] = {}

@@ -1,11 +1,12 @@
 """Every event name a backend can put in a run's timeline: what a check's `event:` may name.
 
-A check on an event no backend emits can never hold, so `twin validate` rejects
-it with a "did you mean" instead of letting `twin run` fail with "never". The
-simulator's emitters (twin.sim.*, twin.scenario.sim_faults) and the replica
-backends use these names; tests/scenario/test_ux.py scans their `emit(...)`
-calls and fails when one emits a name missing here: add new names to the set
-of their emitter.
+The vocabulary every backend shares (the simulator, real processes, the kind
+replica), so it lives beneath them all. A check on an event no backend emits
+can never hold, so `twin validate` rejects it with a "did you mean" instead of
+letting `twin run` fail with "never". tests/scenario/test_ux.py scans the
+emitters' `emit(...)` calls (twin.sim.*, twin.scenario.sim_faults, twin.replica.*)
+and fails when one emits a name missing here: add new names to the set of
+their emitter.
 """
 
 from __future__ import annotations
