@@ -1,6 +1,6 @@
 """Where a route's requests go, and how often: the traffic equations over the step structure.
 
-Each route's steps (twin.model.topology.Step) compile into a tree of Demands that
+Each route's steps (twin.model.steps, walked by its `route_walk`) compile into a tree of Demands that
 mirrors what the simulator's plans do (twin.sim.flows), resolved once per topology:
 
 - call: a weighted choice of destinations (the VirtualService's `route[].weight`,
@@ -26,9 +26,20 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from twin.model.base import Distribution
+from twin.model.steps import (
+    BranchStep,
+    CallStep,
+    EmitStep,
+    ExternalStep,
+    PublishStep,
+    StepBase,
+    StoreStep,
+    StreamStep,
+    route_walk,
+)
 from twin.model.topology import (
     HTTPRoute,
-    Step,
+    Route,
     Topology,
     Workload,
 )
@@ -247,36 +258,36 @@ def _internal(topo: Topology, service: str) -> list[Destination]:
     return [Destination(1.0, service)]
 
 
-def _demand(topo: Topology, step: Step, entry: HTTPRoute | None) -> Demand:
+def _demand(topo: Topology, step: StepBase, entry: HTTPRoute | None) -> Demand:
+    """One step's Demand, its nested lists still empty (the walk fills them)."""
     made = _made(topo, step, entry)
-    made.error_rate = step.error_rate
     made.on_failure = step.on_failure
+    if isinstance(step, CallStep | StoreStep | ExternalStep):
+        made.error_rate = step.error_rate
     return made
 
 
-def _made(topo: Topology, step: Step, entry: HTTPRoute | None) -> Demand:
-    work = Moments.of(step.service_time) if step.service_time else None
-    field_ = step.target_field
-    if field_ == "call":
+def _made(topo: Topology, step: StepBase, entry: HTTPRoute | None) -> Demand:
+    if isinstance(step, CallStep | StoreStep | ExternalStep):
+        work = Moments.of(step.service_time) if step.service_time else None
+    if isinstance(step, CallStep):
         dests = None
         if entry is not None and any(d.host == step.call for d in entry.route):
             dests = _destinations(topo, entry)
-        return Demand("call", step.call, dests or _internal(topo, step.call), work,
-                      inside=_demands(topo, step.steps))
-    if field_ == "store":
+        return Demand("call", step.call, dests or _internal(topo, step.call), work)
+    if isinstance(step, StoreStep):
         return Demand("store", step.store, work=work)
-    if field_ == "external":
+    if isinstance(step, ExternalStep):
         return Demand("external", step.external, work=work)
-    if field_ == "publish":
+    if isinstance(step, PublishStep):
         found = topo.queue(step.publish)
         broker = found[0].name if found else ""
         consumer = topo.consumer(step.publish)
-        return Demand("publish", broker, inside=_demands(topo, step.steps),
-                      consumer=consumer.name if consumer else None)
-    if field_ == "stream":
+        return Demand("publish", broker, consumer=consumer.name if consumer else None)
+    if isinstance(step, StreamStep):
         dist = step.duration or step.service_time
         return Demand("stream", step.stream, hold=Moments.of(dist) if dist else Moments(30.0, 900.0))
-    if field_ == "emit":
+    if isinstance(step, EmitStep):
         first: str | None = None
         relay: list[str] = []
         for via in step.via:  # as twin.sim.engine builds an EmitPlan's hops
@@ -290,23 +301,31 @@ def _made(topo: Topology, step: Step, entry: HTTPRoute | None) -> Demand:
                 if first is not None:
                     relay.append(f"store/{first}")  # out again through Pub/Sub
         return Demand("emit", step.emit, count=step.count, first=first, relay=relay)
-    return Demand("branch", branches=[(b.probability, _demands(topo, b.steps))
-                                      for b in step.branch or []])
+    assert isinstance(step, BranchStep)
+    return Demand("branch", branches=[(b.probability, []) for b in step.branch])
 
 
-def _demands(topo: Topology, steps: list[Step], entry: HTTPRoute | None = None) -> list[Demand]:
-    return [_demand(topo, s, entry) for s in steps]
-
-
-def _streams(demands: list[Demand]) -> set[str]:
-    found: set[str] = set()
-    for d in demands:
-        if d.how == "stream":
-            found.add(d.target)
-        found |= _streams(d.inside)
-        for _, steps in d.branches:
-            found |= _streams(steps)
-    return found
+def _route_demands(topo: Topology, route: Route) -> tuple[list[Demand], set[str]]:
+    """The route's demand tree (a call's and a publish's steps `inside`, a branch's in its
+    `branches`; fallbacks left out: the model follows the first try) and the services
+    it holds a stream on. Only the route's own steps enter through its VirtualService."""
+    entry = _entry_http(topo, route.entry, route.match)
+    top: list[Demand] = []
+    made: dict[tuple, Demand] = {}
+    streams: set[str] = set()
+    walk = route_walk(topo, route)
+    for step, ctx in walk:
+        walk.prune("fallback")
+        made[ctx.path] = demand = _demand(topo, step, entry if ctx.parent is None else None)
+        if isinstance(step, StreamStep):
+            streams.add(step.stream)
+        if ctx.parent is None:
+            top.append(demand)
+        elif ctx.slot == "branch":
+            made[ctx.parent.path].branches[ctx.choice][1].append(demand)
+        else:
+            made[ctx.parent.path].inside.append(demand)
+    return top, streams
 
 
 def compile_network(topo: Topology) -> Network:
@@ -314,8 +333,7 @@ def compile_network(topo: Topology) -> Network:
     table, groups = stations(topo)
     routes = {}
     for r in topo.routes:
-        steps = _demands(topo, r.steps, _entry_http(topo, r.entry, r.match))
-        routes[r.name] = RouteDemand(r.name, r.rate, r.asynchronous, steps,
-                                     frozenset(_streams(steps)))
+        steps, streams = _route_demands(topo, r)
+        routes[r.name] = RouteDemand(r.name, r.rate, r.asynchronous, steps, frozenset(streams))
     return Network(table, routes, groups)
 

@@ -262,44 +262,47 @@ def graph(
     fmt: Annotated[str, typer.Option("--format", help="text, json or dot.")] = "text",
 ) -> None:
     """Dependency views: what needs what, a route's call path, a component's blast radius."""
-    from twin.graph import deps
+    from twin.graph.blast import blast_radius as blast
+    from twin.graph.dependencies import dependency_graph
     from twin.graph.naming import UnknownComponent
+    from twin.graph.paths import call_path
+    from twin.views.graph import path_dot, render_blast, render_graph, render_path, to_dot, to_json
 
     if fmt not in ("text", "json", "dot"):
         _exit(common.bad_input(ModelError([Problem("--format", 0, 0, "", "use text, json or dot")])))
     topo = _load(topology or common.DEFAULT_TOPOLOGY, set_)
     try:
         if blast_radius is not None:
-            br = deps.blast_radius(topo, blast_radius)
+            br = blast(topo, blast_radius)
             if fmt == "json":
                 typer.echo(json.dumps(br.to_dict(), indent=2))
             elif fmt == "dot":
-                typer.echo(deps.to_dot(deps.dependency_graph(topo), br), nl=False)
+                typer.echo(to_dot(dependency_graph(topo), br), nl=False)
             else:
-                for line in deps.render_blast(br, topo):
+                for line in render_blast(br, topo):
                     _say(line)
             return
         if route is not None:
             name = route.removeprefix("route/")
-            hop = deps.call_path(topo, name)
+            hop = call_path(topo, name)
             if fmt == "json":
                 typer.echo(json.dumps(hop.to_dict(), indent=2))
             elif fmt == "dot":
-                typer.echo(deps.path_dot(hop), nl=False)
+                typer.echo(path_dot(hop), nl=False)
             else:
-                for line in deps.render_path(hop):
+                for line in render_path(hop):
                     _say(line)
             return
     except UnknownComponent as e:
         _exit(common.bad_input(ModelError([Problem(
             "--blast-radius" if blast_radius is not None else "--route", 0, 0, "", e.message)])))
-    g = deps.dependency_graph(topo)
+    g = dependency_graph(topo)
     if fmt == "json":
-        typer.echo(json.dumps(deps.to_json(g), indent=2))
+        typer.echo(json.dumps(to_json(g), indent=2))
     elif fmt == "dot":
-        typer.echo(deps.to_dot(g), nl=False)
+        typer.echo(to_dot(g), nl=False)
     else:
-        for line in deps.render_graph(g):
+        for line in render_graph(g):
             _say(line)
 
 

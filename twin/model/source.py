@@ -356,7 +356,9 @@ def _set(node: Node, parts: list[str], value: Node, pos: Pos, parent: object = N
 
 TAG_KEYS = ("kind", "action")
 """The keys tagged unions read their tag from (a store's `kind`, a timeline item's
-`action`): in an error's location the tag names the member, not a key of the data."""
+`action`): in an error's location the tag names the member, not a key of the data.
+A route step's kind is the key present, not a value: its tag is its class's name
+(`CallStep`), which no key of a file is spelt like."""
 
 
 def _real_path(data: Any, loc: tuple) -> tuple:
@@ -368,7 +370,8 @@ def _real_path(data: Any, loc: tuple) -> tuple:
             out.append(part)
             cur = cur[part]
         elif isinstance(cur, dict) and isinstance(part, str) and not part.startswith(
-                ("function-", "union[", "tagged-union[")) and all(cur.get(k) != part for k in TAG_KEYS):
+                ("function-", "union[", "tagged-union[")) and all(cur.get(k) != part for k in TAG_KEYS) \
+                and not part[:1].isupper():  # a step Tag (CallStep)
             out.append(part)  # a missing or unknown key: name it, position its parent
             cur = None
     return tuple(out)
