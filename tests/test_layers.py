@@ -56,3 +56,15 @@ def test_package_imports_none_of_its_modules(package: str) -> None:
     code = f"import sys, {package}; print('\\n'.join(sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert [m for m in out.stdout.split() if m.startswith(package + ".")] == []
+
+
+def test_scenario_engine_never_imports_ui() -> None:
+    """twin.scenario computes the report's rows and texts; twin.cli.run_report prints them."""
+    import pkgutil
+
+    import twin.scenario
+
+    modules = [m.name for m in pkgutil.walk_packages(twin.scenario.__path__, "twin.scenario.")]
+    assert "twin.scenario.report" in modules and "twin.scenario.compare" in modules
+    loaded = _imported_after(", ".join(modules))
+    assert not loaded & set(UI), f"twin.scenario pulls in UI modules {loaded & set(UI)}"
