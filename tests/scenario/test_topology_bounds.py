@@ -41,6 +41,7 @@ def test_terms_split_paths_from_names_and_durations() -> None:
     assert topology_terms(f"{DA} + 1s") == [(1, DA), (1, "1s")]
     assert topology_terms(f"crash+{DA}-0.5s") == [(1, "crash"), (1, DA), (-1, "0.5s")]
     assert topology_terms("services.chat-api.replicas - 1") == [(1, "services.chat-api.replicas"), (-1, "1")]
+    assert topology_terms(f"end - {DA}") == [(1, "end"), (-1, DA)]
     assert topology_terms("kill.end+30s") is None and topology_terms("30s") is None
     assert time_parts(f"crash.end+{DA}+2s") == ("crash", True, 2.0, ((1, DA),))
     assert time_parts("kill+10s") == ("kill", False, 10.0, ())
