@@ -11,7 +11,8 @@ from typing import Annotated, NoReturn
 
 import typer
 
-from twin.cli import common
+from twin.cli import common, out_dir
+from twin.model.errors import ModelError
 
 TopologyOpt = Annotated[Path, typer.Option("-t", "--topology", help="Topology file.")]
 SetOpt = Annotated[list[str] | None, typer.Option("--set", help="PATH=VALUE override (repeatable).")]
@@ -45,12 +46,9 @@ def render_cmd(
     """The kind cluster config and the manifests of the replica, written atomically."""
     from twin.render.manifests import render, write
 
+    if bad := out_dir.problems("--out", out):
+        raise common.bad_input(ModelError(bad))
     topo = _load(topology, set_)
-    if out.exists() and not out.is_dir():
-        from twin.model.errors import ModelError, Problem
-
-        raise common.bad_input(ModelError([Problem(str(out), 0, 0, "--out",
-                                                    "exists and is not a directory")]))
     rendered = render(topo)
     try:
         import kubernetes_validate  # noqa: F401

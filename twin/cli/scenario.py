@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from twin.cli import common
+from twin.cli import common, out_dir
 
 
 def _progress_runner(label: str):
@@ -57,7 +57,7 @@ def register(app: typer.Typer) -> None:
         from twin.scenario import loader, report
         from twin.scenario.runner import backend_names, execute, get_backend
 
-        loaded, problems = [], []  # every bad option and file at once
+        loaded, problems = [], out_dir.problems("--out", out) + out_dir.problems("--junit", junit, False)
         if format_ not in ("table", "json"):
             problems.append(_problem("--format", "must be table or json"))
         if events not in ("related", "all"):

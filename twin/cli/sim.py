@@ -20,7 +20,7 @@ from typing import Annotated
 
 import typer
 
-from twin.cli import common
+from twin.cli import common, out_dir
 from twin.sim.saturation import warning_lines as saturation_warning
 
 
@@ -226,7 +226,7 @@ def register(app: typer.Typer) -> None:
         from twin.sim.api import run_replications
         from twin.sim.load import resolve
 
-        problems: list[Problem] = []  # every bad option, file and --set at once
+        problems: list[Problem] = out_dir.problems("--out", out)  # every bad option, file and --set at once
 
         def seconds(opt: str, value: str | None) -> float | None:
             if value is None:

@@ -9,9 +9,18 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 
+from twin.model.errors import did_you_mean
 from twin.model.topology import RabbitMQ, Redis, Step, Topology
 
 Finding = tuple[tuple, str]
+
+
+def _stores_of(t: Topology) -> list[str]:
+    return [s.name for s in t.stores]
+
+
+def _services_of(t: Topology) -> list[str]:
+    return [s.name for s in t.services]
 
 
 def check(t: Topology) -> list[Finding]:
@@ -87,7 +96,8 @@ def _workloads(t: Topology) -> Iterator[Finding]:
             for ci, client in enumerate(w.clients):
                 store = t.store(client.store)
                 if store is None:
-                    yield (*loc, "clients", ci, "store"), f"no store named {client.store!r}"
+                    yield (*loc, "clients", ci, "store"), (
+                        f"no store named {client.store!r}{did_you_mean(client.store, _stores_of(t))}")
                 elif client.via == "sentinel" and not (isinstance(store, Redis) and store.mode == "sentinel"):
                     yield (*loc, "clients", ci, "via"), f"store {store.name!r} has no Sentinel to go through"
             if w.hpa and w.hpa.metric == "queue_length" and t.queue(w.hpa.queue or "") is None:
@@ -165,9 +175,9 @@ def _steps(t: Topology, steps: list[Step], loc: tuple) -> Iterator[Finding]:
         field = step.target_field
         name = getattr(step, field)
         if field in ("call", "stream", "emit") and t.service(name) is None:
-            yield (*sloc, field), f"no service named {name!r}"
+            yield (*sloc, field), f"no service named {name!r}{did_you_mean(name, _services_of(t))}"
         elif field == "store" and t.store(name) is None:
-            yield (*sloc, field), f"no store named {name!r}"
+            yield (*sloc, field), f"no store named {name!r}{did_you_mean(name, _stores_of(t))}"
         elif field == "external" and t.external(name) is None:
             yield (*sloc, field), f"no external dependency named {name!r}"
         elif field == "publish":
