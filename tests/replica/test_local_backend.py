@@ -79,7 +79,7 @@ def test_local_impact_is_writes_through_sentinel_with_no_routes():
     import numpy as np
 
     from twin.loading.files import load_topology
-    from twin.replica.local_backend import LocalBackend, failing_per_bucket
+    from twin.replica.local_backend import LocalBackend, failing_per_bucket, failing_spans
     from twin.result.trace import Trace
     from twin.scenario.metrics import impact
 
@@ -93,7 +93,11 @@ def test_local_impact_is_writes_through_sentinel_with_no_routes():
     got = impact([Trace(1.0, counters, gauges)], topo, None)
     assert got["routes"] == {}
     assert got["totals"] == {"acknowledged redis writes lost": "0.0", "redis writes refused": "2.0",
-                             "redis writes failing for": "5.3s"}
+                             "redis writes failing for": "5.300s"}
+    # with the writes' own spans (as the backend's trace carries them): to the ms
+    spans = {"store/redis.write_failing": failing_spans(samples)}
+    got = impact([Trace(1.0, counters, gauges, spans=spans)], topo, None)
+    assert got["totals"]["redis writes failing for"] == "5.300s"
 
 
 @pytest.mark.servers
@@ -127,5 +131,5 @@ def test_real_sentinel_failover_through_the_scenario_runner(tmp_path: Path):
     # the report's impact: no routes here; writes failing for the time measured, not whole buckets
     assert run.impact["routes"] == {}
     shown = float(run.impact["totals"]["redis writes failing for"].rstrip("s"))
-    assert shown == pytest.approx(failing_ms / 1000, abs=0.06)
+    assert shown == pytest.approx(failing_ms / 1000, abs=0.0015)
     assert "acknowledged redis writes lost" in run.impact["totals"]

@@ -51,7 +51,7 @@ def test_problems_inside_an_action_name_the_field_not_the_union_tag(write_scenar
                                       "  - {at: 7s, action: kill-pod, target: chat-api, tagret: x}\n")
     assert found == ["7:timeline.0.replicas: Input should be greater than or equal to 0",
                      "8:timeline.1: external-slow takes no rate",
-                     "10:timeline.2.tagret: unknown field (check the spelling; see `twin schema`)"]
+                     "10:timeline.2.tagret: unknown field (check the spelling; did you mean 'target'?)"]
 
 
 def test_the_local_backend_notes_what_its_table_lacks(write_scenario) -> None:

@@ -36,7 +36,7 @@ def test_run_judges_writes_results_and_junit(write_scenario, fake_backend, tmp_p
     assert (out / "run.json").exists() and (out / "routes.png").stat().st_size > 1000
     case = ET.parse(junit).getroot().find(".//testcase[@name='chat errors during the crash']")
     msg = case.find("failure").get("message")
-    assert msg == ("check 'chat errors during the crash' failed in 1 of 2 replications: "
+    assert msg == ("SLO 'chat errors during the crash' failed in 1 of 2 replications: "
                    "route/chat.error_rate mean over kill..kill.end was 0.6, bound <= 0.5")
 
 

@@ -3,7 +3,7 @@
 Erlang C (M/M/c), Pollaczek-Khinchine (M/G/1), the Allen-Cunneen approximation
 for M/G/c (exact for M/G/1 and M/M/c), Jackson networks, exact Mean Value
 Analysis of closed networks, Seidmann's multi-server stations for MVA and
-Schweitzer's approximate MVA for many users (formulas: FACTS.md; Lazowska et al.,
+Schweitzer's approximate MVA for many users (formulas: Kleinrock, Queueing Systems vol. 1; Lazowska et al.,
 Quantitative System Performance, ch. 6-7). Times in seconds, rates per second.
 """
 

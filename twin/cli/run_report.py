@@ -7,11 +7,14 @@ from __future__ import annotations
 from typing import Any
 
 from twin.model.units import format_duration
-from twin.scenario.checks import FAILED, HELD, NOT_APPLICABLE, fmt
+from twin.scenario.checks import FAILED, HELD, NOT_APPLICABLE, fmt, verdict_text
 from twin.scenario.compare import Column, differences, rows
 from twin.scenario.report import (
+    CHECK_TABLES,
     MAX_TIMELINE,
+    checks_by_kind,
     early_warnings,
+    event_text,
     pending_at_end,
     related,
     short_source,
@@ -74,21 +77,24 @@ def print_run(run: Run, console: Any, events: str = "related") -> None:
         for label, value in impact.get("totals", {}).items():
             console.print(f"  {label}: [bold]{value}[/]")
 
-    t = Table(title="Checks", title_justify="left")
-    t.add_column("check (what is measured)", overflow="fold")
-    # the worst replication's value (the impact table above is a mean): say so
-    worst = f" (worst of {run.replications})" if run.replications > 1 else ""
-    t.add_column(f"observed{worst}", justify="right", no_wrap=True)
-    t.add_column("bound", no_wrap=True)
-    t.add_column("failed", justify="right", no_wrap=True)
-    t.add_column("", no_wrap=True)
-    for o in run.outcomes:
-        failed_in = "-" if o.status == NOT_APPLICABLE else f"{o.failed_in}/{o.replications}"
-        observed = "n/a" if o.status == NOT_APPLICABLE else fmt(o.shown, o.unit)
-        what = o.what if o.status != NOT_APPLICABLE else f"{o.what} ({o.reason})"
-        t.add_row(f"{o.name}\n[dim]{what}[/]", observed, o.bound, failed_in,
-                  f"[{_style(o.status)}]{o.status}[/]")
-    console.print(t)
+    # SLOs apart from expectations: a broken SLO reads differently from a scenario
+    # that no longer shows its point
+    for kind, outcomes in checks_by_kind(run.outcomes):
+        t = Table(title=CHECK_TABLES[kind], title_justify="left")
+        t.add_column("check (what is measured)", overflow="fold")
+        # the worst replication's value (the impact table above is a mean): say so
+        worst = f" (worst of {run.replications})" if run.replications > 1 else ""
+        t.add_column(f"observed{worst}", justify="right", no_wrap=True)
+        t.add_column("bound", no_wrap=True)
+        t.add_column("failed", justify="right", no_wrap=True)
+        t.add_column("", no_wrap=True)
+        for o in outcomes:
+            failed_in = "-" if o.status == NOT_APPLICABLE else f"{o.failed_in}/{o.replications}"
+            observed = "n/a" if o.status == NOT_APPLICABLE else fmt(o.shown, o.unit)
+            what = o.what if o.status != NOT_APPLICABLE else f"{o.what} ({o.reason})"
+            t.add_row(f"{o.name}\n[dim]{what}[/]", observed, o.bound, failed_in,
+                      f"[{_style(o.status)}]{o.status}[/]")
+        console.print(t)
     print_verdict(run, console)
 
 
@@ -120,17 +126,13 @@ def _print_warnings(run: Run, console: Any) -> None:
 
 
 def print_verdict(run: Run, console: Any) -> None:
+    from rich.markup import escape
+
     failed = [o for o in run.outcomes if o.status == FAILED]
-    na = sum(o.status == NOT_APPLICABLE for o in run.outcomes)
-    held = sum(o.status == HELD for o in run.outcomes)
-    note = f", {na} not applicable" if na else ""
-    if failed:
-        console.print(f"[bold red]FAILED[/] {run.scenario.name}: {len(failed)} of "
-                      f"{len(run.outcomes)} checks failed{note}")
-        for o in failed:
-            console.print(f"  - {o.sentence()}", markup=False, soft_wrap=True)
-    else:
-        console.print(f"[bold green]PASSED[/] {run.scenario.name}: {held} checks held{note}")
+    word, rest = verdict_text(run.scenario.name, run.outcomes).split(" ", 1)
+    console.print(f"[bold {'red' if failed else 'green'}]{word}[/] {escape(rest)}", soft_wrap=True)
+    for o in failed:
+        console.print(f"  - {o.sentence()}", markup=False, soft_wrap=True)
 
 
 def _print_timeline(run: Run, console: Any, which: str) -> None:
@@ -138,7 +140,7 @@ def _print_timeline(run: Run, console: Any, which: str) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from twin.scenario.metrics import merged
+    from twin.scenario.metrics import merged, when
 
     scn = run.scenario
     if which == "all":
@@ -149,9 +151,10 @@ def _print_timeline(run: Run, console: Any, which: str) -> None:
     shown = events if len(events) <= MAX_TIMELINE else thin(events)
     first = scn.faults[0] if scn.faults else None
     rows = [e for e in shown if not e.get("elided")]
-    t_w = max((len(f"{e['t']:.2f}s") for e in rows), default=6)
-    rel_w = max((len(f"{e['t'] - first.at:+.2f}s") for e in rows), default=7) if first else 0
-    ev_w = max((len(e["event"]) for e in rows), default=5)
+    # a merged row's span shows once: beside the first fault if there is one
+    t_w = max((len(f"{e['t']:.2f}s" if first else when(e)) for e in rows), default=6)
+    rel_w = max((len(when(e, first.at, "+")) for e in rows), default=7) if first else 0
+    ev_w = max((len(event_text(e)) for e in rows), default=5)
     fixed = t_w + (rel_w + _GAP if first else 0) + ev_w + 3 * _GAP
     src_w = max(12, min(max((len(e.get("source", "")) for e in rows), default=6),
                         console.width - fixed - 14, 32))
@@ -169,10 +172,9 @@ def _print_timeline(run: Run, console: Any, which: str) -> None:
         if e.get("elided"):
             t.add_row(*([""] * (len(t.columns) - 2)), f"[dim]... {e['elided']} more[/]", "")
             continue
-        event = f"[bold]{escape(e['event'])}[/]" if e.get("fault") else escape(e["event"])
-        rel = [] if first is None else [
-            f"{e['t'] - first.at:+.2f}s" if e["t"] >= first.at else ""]
-        t.add_row(f"{e['t']:.2f}s", *rel, escape(short_source(e.get("source", ""), src_w)), event,
+        event = f"[bold]{escape(e['event'])}[/]" if e.get("fault") else escape(event_text(e))
+        rel = [] if first is None else [when(e, first.at, "+") if e["t"] >= first.at else ""]
+        t.add_row(f"{e['t']:.2f}s" if first else when(e), *rel, escape(short_source(e.get("source", ""), src_w)), event,
                   escape(e.get("detail", "")))
     console.print(t)
 

@@ -8,7 +8,7 @@ table APPLIED are applied (redis-master-crash, redis-restart-empty, sentinel-dow
 with their `for`), the others noted as not applied; a few client threads write
 through Sentinel with redis-py, as the applications' Sentinel-aware pools do, so
 failed writes and how long they fail are measured; every sentinel's events are
-recorded under the simulator's names.
+recorded in Sentinel's own words under the simulator's names.
 Routes, pods and queues are not here: checks on them are "not applicable".
 """
 
@@ -146,12 +146,13 @@ class LocalBackend:
         sentinel = store.sentinel
         with tempfile.TemporaryDirectory(prefix="twin-local-") as tmp:
             drill = redis_drill._Drill(Path(tmp), int(sentinel.down_after * 1000),  # noqa: SLF001
-                                       int(sentinel.failover_timeout * 1000), sentinel.quorum)
+                                       int(sentinel.failover_timeout * 1000), sentinel.quorum,
+                                       sentinel.master_name)
             try:
                 drill.start()
                 drill.raw.clear()
                 t0 = time.monotonic()
-                writers = Writers(drill.sentinel_ports, "mymaster", t0)
+                writers = Writers(drill.sentinel_ports, sentinel.master_name, t0)
                 writers.start()
                 acts = self._schedule(scn, drill, t0)
                 while (now := time.monotonic() - t0) < scn.duration:
@@ -181,8 +182,10 @@ class LocalBackend:
             lost[-1] = max(0, acked - value)
             counters[f"{key}.writes_lost"] = lost
         gauges = {f"{key}.write_failing": np.array(failing_per_bucket(writers.samples, interval, n))}
-        event_rows = [{"t": t, "source": s, "event": e, "detail": _detail(d)} for t, s, e, d in events]
-        trace = Trace(interval, counters, gauges, {}, event_rows)
+        event_rows = [{"t": t, "source": s, "event": e, "detail": _detail(e, d, store)}
+                      for t, s, e, d in events]
+        trace = Trace(interval, counters, gauges, {}, event_rows,
+                      spans={f"{key}.write_failing": failing_spans(writers.samples)})
         failing = failing_seconds(writers.samples)
         rr = ReplicationResult(
             replication=rep, seed=seed, duration=scn.duration, warmup=scn.warmup,
@@ -258,17 +261,21 @@ def _current_master(drill: Any) -> str:
     for p in drill.sentinel_ports:
         try:
             host, port = drill._client(p).execute_command(  # noqa: SLF001
-                "SENTINEL", "GET-MASTER-ADDR-BY-NAME", "mymaster")
+                "SENTINEL", "GET-MASTER-ADDR-BY-NAME", drill.master_name)
             return drill.names[f"{host}:{port}"]
         except Exception:  # noqa: BLE001, S112 - a sentinel that is down: ask the next
             continue
     return "redis-0"
 
 
-def _detail(detail: Any) -> str:
-    if isinstance(detail, dict):
-        return " ".join(f"{k}={v}" for k, v in detail.items() if k != "raw")
-    return str(detail)
+def _detail(event: str, detail: Any, store: Redis) -> str:
+    """Sentinel's own message, its addresses in the simulator's names and the topology's
+    ports (names.sentinel_message: the simulator writes the same text)."""
+    if not isinstance(detail, dict):
+        return str(detail)
+    if set(detail) - {"raw"}:
+        return names.sentinel_message(event, detail, store.port, store.sentinel.port)
+    return str(detail.get("raw", ""))
 
 
 def _redis_store(topology: Topology, scn: Any) -> Redis:

@@ -87,6 +87,9 @@ class Trace:
     records_events: bool = True
     aliases: dict[str, str] = field(default_factory=dict)  # bare metric -> canonical
     observes: Observes = EVERYTHING  # what the backend that made it can see at all
+    # a 0/1 gauge's exact intervals where the backend knows each operation's time
+    # (`store/redis.write_failing`: first failed write to the first success after)
+    spans: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
 
     def _name(self, metric: str) -> str:
         return self.aliases.get(metric, metric)

@@ -138,6 +138,7 @@ def own_problems(scn: Scenario, doc: Document) -> list[Problem]:
 
 def _names(scn: Scenario, doc: Document, topo: Topology) -> list[Problem]:
     from twin.graph.naming import UnknownComponent, resolve
+    from twin.scenario.checks import saturation_problem
     from twin.scenario.metrics import metric_problem
 
     problems: list[Problem] = []
@@ -195,6 +196,8 @@ def _names(scn: Scenario, doc: Document, topo: Topology) -> list[Problem]:
             msg = metric_problem(topo, name)
             if msg:
                 problems.append(doc.problem(("checks", i, "metric" if c.metric else "recovery"), msg))
+        if c.saturation is not None and (msg := saturation_problem(topo, c.saturation)):
+            problems.append(doc.problem(("checks", i, "saturation"), msg))
     return problems
 
 

@@ -61,20 +61,10 @@ def observations(result: Any) -> list[Trace]:
 
 
 def _detail(detail: Any) -> str:
+    """An event's detail as text (Sentinel's events already carry Sentinel's own words)."""
     if isinstance(detail, dict):
         detail = " ".join(f"{k}={v}" for k, v in detail.items())
-    text = "" if detail is None else str(detail)
-    # Sentinel's own words, without what every line repeats; an instance that is not
-    # the master says so as Sentinel does (`+sdown slave ...`): the old master, down
-    # after a failover, is a replica by then, not a second master failing
-    words = []
-    for w in text.split():
-        if w.startswith("type="):
-            if w != "type=master":
-                words.append(w.removeprefix("type="))
-        elif not w.startswith(("master=", "run_id=")):
-            words.append(w)
-    return " ".join(words)
+    return "" if detail is None else str(detail)
 
 
 def timeline(obs: list[Trace], scn: Any) -> list[dict]:
@@ -97,8 +87,9 @@ def timeline(obs: list[Trace], scn: Any) -> list[dict]:
 
 def merged(rows: list[dict], within: float = 2.0) -> list[dict]:
     """For display only: the same event about the same thing from several sentinels,
-    within a couple of seconds, as one row naming them all (`sentinel/1,0,2`) at the
-    first one's time. result.json keeps every event with its own time."""
+    within a couple of seconds, as one row naming them all (`sentinel/1,0,2`) with the
+    span of their times (`t` the first, `t_last` the last, `n` how many): each
+    sentinel's own time stays in result.json and in the row's span."""
     out: list[dict] = []
     open_: dict[tuple, dict] = {}
     for r in rows:
@@ -107,15 +98,40 @@ def merged(rows: list[dict], within: float = 2.0) -> list[dict]:
         g = open_.get(key)
         if g is not None and ident and r["t"] - g["t"] <= within and not r.get("fault"):
             g["source"] += f",{ident}"
+            g["t_last"] = r["t"]
+            g["n"] += 1
             continue
-        out.append(dict(r))
+        out.append({**r, "t_last": r["t"], "n": 1})
         if ident and not r.get("fault"):
             open_[key] = out[-1]
     return out
 
 
+def when(row: dict, origin: float = 0.0, sign: str = "") -> str:
+    """A row's time, or a merged row's span (`90.07-90.11s`), from `origin`."""
+    t, last = row["t"] - origin, row.get("t_last", row["t"]) - origin
+    return f"{t:{sign}.2f}-{last:.2f}s" if round(last, 2) != round(t, 2) else f"{t:{sign}.2f}s"
+
+
 def _mean(values: list[float]) -> float:
     return float(sum(values) / len(values)) if values else 0.0
+
+
+def _back_after(obs: list[Trace], metric: str, scn: Any) -> tuple[str, float] | None:
+    """(the first fault, seconds from it to the first success after the last failure),
+    mean over replications whose writes failed after it and came back before the end."""
+    faults = getattr(scn, "faults", None) or []
+    if not faults:
+        return None
+    fault = faults[0]
+    delays = []
+    for o in obs:
+        spans = [(a, b) for a, b in o.spans.get(metric, ()) if b > fault.at]
+        if spans and spans[-1][1] < getattr(scn, "duration", float("inf")):
+            delays.append(spans[-1][1] - fault.at)
+    if not delays:
+        return None
+    return fault.id or fault.action, _mean(delays)
 
 
 def impact(obs: list[Trace], topo: Topology, scn: Any) -> dict:
@@ -155,13 +171,18 @@ def impact(obs: list[Trace], topo: Topology, scn: Any) -> dict:
                                    f"{s.name} connections re-opened at once (reconnect burst)", "")):
             vals = []
             for o in obs:
-                if f"{key}.{name}" in o.counters:
+                if f"{key}.{name}" in o.spans:  # the writes' own times, not buckets
+                    vals.append(sum(b - a for a, b in o.spans[f"{key}.{name}"]))
+                elif f"{key}.{name}" in o.counters:
                     vals.append(float(o.counters[f"{key}.{name}"].sum()))
                 elif f"{key}.{name}" in o.gauges:
                     g = o.gauges[f"{key}.{name}"]
                     vals.append(float(np.nansum(g) * o.interval))
             if vals and (name == "writes_lost" or _mean(vals) > 0):
-                totals[label] = f"{_mean(vals):.1f}{unit}" if unit else f"{_mean(vals):.1f}"
+                totals[label] = f"{_mean(vals):.3f}{unit}" if unit else f"{_mean(vals):.1f}"
+        back = _back_after(obs, f"{key}.write_failing", scn)
+        if back is not None:
+            totals[f"{s.name} writes back after {back[0]}"] = f"{back[1]:.3f}s"
     for r in topo.routes:  # asynchronous routes: a 202 and then nothing (a chat turn, a scan)
         key = f"route/{r.name}.turns_incomplete"
         vals = [float(o.counters[key].sum()) for o in obs if key in o.counters]

@@ -223,6 +223,46 @@ class Window(Strict):
     to: TimeExpr = TimeExpr("end")
 
 
+SHAPES = ("metric", "event", "recovery", "saturation")
+
+# A check's kind when the file does not say: by the metric's name, else by its shape.
+# SLOs are what users see (errors, latency, data lost, time to recover, a capacity
+# that cannot keep up); expectations, what the model is shown doing (events, replica
+# counts, traffic volumes, connections).
+DEFAULT_KIND: dict[str, Literal["slo", "expectation"]] = {
+    **dict.fromkeys(("error_rate", "write_error_rate", "failed", "latency", "p50", "p95", "p99",
+                     "turns_incomplete", "events_lost", "events_duplicated", "writes_lost",
+                     "write_errors", "read_errors", "readonly_errors", "connection_errors",
+                     "write_failing", "unavailable", "dropped", "lost", "subscriptions_dropped"),
+                    "slo"),
+    "recovery": "slo",
+    "saturation": "slo",
+    "event": "expectation",
+    "metric": "expectation",  # ready, replicas, utilisation, requests, length, connections, ...
+}
+
+
+def default_kind(data: dict[str, Any]) -> Literal["slo", "expectation"]:
+    """The kind DEFAULT_KIND gives a check's raw fields (a check of no shape: expectation).
+    A harm bounded from below (`chat.error_rate min: 0.9`, `writes_lost min: 1`) asserts
+    that the fault does harm, which is what the scenario shows: an expectation."""
+    metric = data.get("metric")
+    if not isinstance(metric, str):
+        shape = next((k for k in SHAPES if data.get(k) is not None), "metric")
+        return DEFAULT_KIND[shape]
+    kind = DEFAULT_KIND.get(metric.rpartition(".")[2], DEFAULT_KIND["metric"])
+    return "expectation" if kind == "slo" and _bounded_below(data) else kind
+
+
+def _bounded_below(data: dict[str, Any]) -> bool:
+    try:
+        if data.get("range") is not None:
+            return float(_bound(data["range"][0])) > 0
+        return data.get("min") is not None and data.get("max") is None and float(_bound(data["min"])) > 0
+    except (TypeError, ValueError, IndexError, KeyError):
+        return False  # a malformed bound: the field's own validation says so
+
+
 class Check(Strict):
     """One steady-state hypothesis, judged in every replication.
 
@@ -231,15 +271,26 @@ class Check(Strict):
       (default) or delay (time of the first one after the window opens).
     recovery: a metric that must come back to its steady state (its band, or the
       pre-fault baseline x (1 + tolerance)) within `within` after fault `after` ends.
+    saturation: `any` or a component (`workload/chat-worker`, `queue`): none of them
+      saturated (busy >= 98 %, or a backlog growing) after the warm-up; `max` of them may.
     Bounds: `max`, `min` or `range: [low, high]`; each may name a topology value
       (`stores.redis.sentinel.down_after + 1s`), as may the window.
+    kind: `slo` (what users see) or `expectation` (what the scenario was written to
+      show the model doing); unset, from DEFAULT_KIND by the metric's name or the shape.
     """
 
     name: str = Field(min_length=1)
     description: str | None = None
+    kind: Literal["slo", "expectation"] | None = Field(
+        default=None, description="slo: what users see; expectation: what the scenario shows the "
+        "model doing. Unset: expectation for events and replica counts, slo for error rates, "
+        "latency, data lost, recovery and saturation.")
     metric: str | None = None
     event: str | None = None
     recovery: str | None = None
+    saturation: str | None = Field(
+        default=None, description="`any`, or KIND/NAME or KIND (workload/chat-worker, queue): "
+        "none of them saturated after the warm-up (`max`: how many may be).")
     stat: Literal["mean", "max", "min", "p50", "p95", "p99", "sum", "last", "rate",
                   "count", "delay"] | None = None
     window: Annotated[Window, WithJsonSchema(_WINDOW_SCHEMA)] = Window()
@@ -266,19 +317,29 @@ class Check(Strict):
             return {"from": a.strip() or "warmup", "to": b.strip() or "end"}
         return value
 
+    @model_validator(mode="before")
+    @classmethod
+    def _default_kind(cls, data: Any) -> Any:
+        """An unset kind from DEFAULT_KIND, so that every check downstream has one."""
+        if isinstance(data, dict) and data.get("kind") is None:
+            return {**data, "kind": default_kind(data)}
+        return data
+
     @model_validator(mode="after")
     def _shape(self) -> Check:
-        kinds = [k for k in ("metric", "event", "recovery") if getattr(self, k) is not None]
+        kinds = [k for k in SHAPES if getattr(self, k) is not None]
         if len(kinds) != 1:
-            raise ValueError("a check sets exactly one of metric, event, recovery; this one sets "
-                             + (", ".join(kinds) or "none"))
+            raise ValueError("a check sets exactly one of metric, event, recovery, saturation; "
+                             "this one sets " + (", ".join(kinds) or "none"))
         bounds = [b for b in ("max", "min", "range") if getattr(self, b) is not None]
         if self.range is not None and all(isinstance(b, float | int) for b in self.range) \
                 and self.range[0] > self.range[1]:
             raise ValueError("range is [low, high] with low <= high")
         if self.range is not None and len(bounds) > 1:
             raise ValueError("range cannot be combined with max or min")
-        if self.event is not None:
+        if self.saturation is not None:
+            self._saturation_shape()
+        elif self.event is not None:
             if self.stat not in (None, "count", "delay"):
                 raise ValueError("an event check's stat is count or delay")
             if not bounds:
@@ -295,15 +356,26 @@ class Check(Strict):
                 raise ValueError("a metric check needs max, min or range")
         return self
 
+    def _saturation_shape(self) -> None:
+        """The saturation analysis judges the run after the warm-up, counting components."""
+        if self.stat is not None:
+            raise ValueError("a saturation check has no stat: it counts saturated components")
+        if self.min is not None or self.range is not None:
+            raise ValueError("a saturation check's only bound is max (how many may saturate)")
+        if self.window != Window():
+            raise ValueError("a saturation check judges the whole run after the warm-up; "
+                             "it takes no window")
+
     @property
-    def kind(self) -> str:
-        return "metric" if self.metric else "event" if self.event else "recovery"
+    def shape(self) -> str:
+        """metric, event, recovery or saturation: what the check reads."""
+        return next(k for k in SHAPES if getattr(self, k) is not None)
 
     @property
     def statistic(self) -> str:
         if self.stat:
             return self.stat
-        return "count" if self.event else "mean"
+        return "count" if self.event or self.saturation else "mean"
 
     def bound_text(self) -> str:
         def g(b: float | str) -> str:
@@ -320,6 +392,8 @@ class Check(Strict):
 
     def within_bounds(self, value: float) -> bool:
         lo, hi = (self.range if self.range is not None else (self.min, self.max))
+        if self.saturation is not None and hi is None:
+            hi = 0.0  # none saturated
         return (lo is None or value >= lo) and (hi is None or value <= hi)
 
 
@@ -375,4 +449,5 @@ class Scenario(Strict):
         return sorted((a for a in self.timeline if a.action != "scale"), key=lambda a: a.at)
 
 
-__all__ = ["API_VERSION", "Action", "Check", "Load", "Scenario", "Window", "parse_time", "time_parts"]
+__all__ = ["API_VERSION", "DEFAULT_KIND", "Action", "Check", "Load", "Scenario", "Window", "parse_time",
+           "time_parts"]

@@ -18,7 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from twin.result.io import write_file
-from twin.scenario.checks import FAILED
+from twin.scenario.checks import (
+    EXPECTATION,
+    FAILED,
+    SLO,
+    Outcome,
+    failed_kinds,
+)
 from twin.scenario.runner import Run
 
 MAX_TIMELINE = 40
@@ -67,6 +73,7 @@ def result_json(run: Run) -> dict:
         "warmup": scn.warmup,
         "verdict": "failed" if failed else "passed",
         "failed_checks": failed,
+        "failed_kinds": failed_kinds(run.outcomes),
         "checks": [o.to_json() for o in run.outcomes],
         "impact": run.impact,
         "timeline": run.timeline,
@@ -139,6 +146,31 @@ def early_warnings(run: Run) -> dict[str, list[dict]]:
     return out
 
 
+CHECK_TABLES = {SLO: "SLOs (what users see)",
+                EXPECTATION: "Expectations (what the scenario shows the model doing)"}
+
+
+def checks_by_kind(outcomes: list[Outcome]) -> list[tuple[str, list[Outcome]]]:
+    """(kind, its outcomes in file order), SLOs first, kinds without checks left out."""
+    return [(k, [o for o in outcomes if o.kind == k]) for k in CHECK_TABLES
+            if any(o.kind == k for o in outcomes)]
+
+
+def warning_texts(run: Run) -> list[str]:
+    """The report's warnings as plain lines (saturation, a steady state that already had
+    warning events, pods Pending at the end): for JUnit, which CI shows beside the checks."""
+    lines = [f"{len(evs)} {name} before the first fault (replication 1): {evs[0].get('detail', '')}"
+             for name, evs in early_warnings(run).items()]
+    result = getattr(run.result, "result", None)
+    if getattr(result, "saturated", None):
+        from twin.sim.saturation import warning_lines
+
+        lines += warning_lines(result, faults=bool(run.scenario.timeline))
+    lines += [f"Pending at the end: {w} {len(p)} (no node could take them)"
+              for w, p in pending_at_end(run.timeline).items()]
+    return lines
+
+
 NOISE = frozenset({"FailedGetResourceMetric"})
 """Events that say nothing about a fault (the HPA before any pod has a CPU sample)."""
 
@@ -169,6 +201,11 @@ def short_source(source: str, room: int) -> str:
     if len(parts) > 1 and kind and len(count) <= room:
         return count
     return names if len(names) <= room else _clip(source, room)
+
+
+def event_text(e: dict) -> str:
+    """`+sdown x3`: a merged row says how many sentinels saw it."""
+    return f"{e['event']} x{e['n']}" if e.get("n", 1) > 1 else e["event"]
 
 
 def _clip(text: str, room: int) -> str:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from twin.result.backend import EVERYTHING, Backend, CannotRun, Progress
-from twin.scenario.checks import Outcome, judge, verdict
+from twin.scenario.checks import Outcome, judge, saturated_in, verdict
 from twin.scenario.loader import Loaded
 from twin.scenario.metrics import impact, observations, timeline
 from twin.scenario.model import Scenario
@@ -112,6 +112,7 @@ def execute(loaded: Loaded, backend: str = "sim", seed: int | None = None,
     for trace in traces:
         if trace.observes is EVERYTHING:
             trace.observes = seen
-    outcomes = judge(scn, traces)
+    saturated = saturated_in(result, loaded.topology) if any(c.saturation for c in scn.checks) else None
+    outcomes = judge(scn, traces, saturated)
     return Run(loaded, backend, seed, reps, result, outcomes, timeline(traces, scn),
                impact(traces, loaded.topology, scn), wall, traces)

@@ -369,7 +369,8 @@ class Recorder:
             self._count(f"{key}.connections_opened", rc.connections_opened)
             self._count(f"{key}.sentinel_queries", rc.sentinel_queries)
             self._count(f"{key}.subscriptions_dropped", rc.subscriptions_dropped)
-            self._gauge(f"{key}.write_failing", 1.0 if rc.write_failing else 0.0)
+            now = self.sim.env.now  # the fraction of the bucket writes failed
+            self._gauge(f"{key}.write_failing", rc.failing_time(now - self.iv, now) / self.iv)
         for name, store in sim.stores.items():
             if name not in self.redis:
                 self._gauge(f"store/{name}.unavailable", 0.0 if store.reachable("report") else 1.0)
@@ -395,7 +396,9 @@ class Recorder:
 
     def trace(self) -> Trace:
         events = [{"t": t, "source": s, "event": e, "detail": d} for t, s, e, d in self.sim.events]
-        return Trace(self.iv, self.counters, self.gauges, self.hists, events)
+        end = self.sim.env.now
+        spans = {f"store/{name}.write_failing": rc.failing_spans(end) for name, rc in self.redis.items()}
+        return Trace(self.iv, self.counters, self.gauges, self.hists, events, spans=spans)
 
 
 __all__ = ["ACTS", "SimBackend", "SimRun", "backend"]
