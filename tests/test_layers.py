@@ -56,3 +56,20 @@ def test_package_imports_none_of_its_modules(package: str) -> None:
     code = f"import sys, {package}; print('\\n'.join(sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert [m for m in out.stdout.split() if m.startswith(package + ".")] == []
+
+
+def test_scenario_engine_never_imports_ui() -> None:
+    """twin.scenario computes the report's rows and texts; twin.cli.run_report prints them.
+    Read from the source, so that an import inside a function counts too."""
+    import ast
+    from pathlib import Path
+
+    import twin.scenario
+
+    found = []
+    for path in sorted(Path(twin.scenario.__path__[0]).rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            found += [f"{path.name}:{node.lineno} {n}" for n in names if n.split(".")[0] in UI]
+    assert found == []

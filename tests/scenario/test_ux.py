@@ -169,10 +169,10 @@ def crash_run(write_scenario, fake_backend):
 def _render(run, width: int, **kw) -> str:
     from rich.console import Console
 
-    from twin.scenario import report
+    from twin.cli import run_report
 
     console = Console(width=width, record=True, color_system=None, file=open("/dev/null", "w"))  # noqa: SIM115
-    report.print_run(run, console, **kw)
+    run_report.print_run(run, console, **kw)
     return console.export_text()
 
 

@@ -50,6 +50,7 @@ def register(app: typer.Typer) -> None:
         ] = "related",
     ) -> None:
         """Run scenarios (on the simulator by default) and judge their checks."""
+        from twin.cli import run_report
         from twin.model.errors import ModelError
         from twin.result.backend import CannotRun
         from twin.scenario import junit as junit_xml
@@ -96,7 +97,7 @@ def register(app: typer.Typer) -> None:
                 raise common.cannot_run(e) from None
             runs.append(run)
             if format_ == "table":
-                report.print_run(run, common.out, events)
+                run_report.print_run(run, common.out, events)
                 common.out.print()
             if out is not None:
                 target = out if len(loaded) == 1 else out / scn.name
@@ -120,6 +121,7 @@ def register(app: typer.Typer) -> None:
         format_: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
     ) -> None:
         """Runs side by side: settings, key events, user impact, checks."""
+        from twin.cli import run_report
         from twin.model.errors import ModelError
         from twin.scenario import compare
 
@@ -130,7 +132,7 @@ def register(app: typer.Typer) -> None:
         if format_ == "json":
             common.out.print_json(json.dumps(compare.compare_json(cols)))
         else:
-            compare.print_compare(cols, common.out)
+            run_report.print_compare(cols, common.out)
 
 
 def _problem(field: str, message: str):

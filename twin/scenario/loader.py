@@ -19,7 +19,8 @@ from twin.model.topology import Redis, Topology
 from twin.model.units import format_duration
 from twin.result.events import problem as event_problem
 from twin.scenario.actions import MeshFault, SentinelDown
-from twin.scenario.model import Scenario, parse_time
+from twin.scenario.bounds import bind
+from twin.scenario.model import Scenario, time_parts
 
 PREFIX = "scenario."
 
@@ -71,14 +72,15 @@ def load_topology_for(scn: Scenario, doc: Document, cli: list[tuple[str, Any, Po
 
 
 def scenario_problems(scn: Scenario, doc: Document, topology: Topology | None = None) -> list[Problem]:
-    """Checks beyond types: ids, time references, the topology and every name in it."""
-    problems = own_problems(scn, doc)
+    """Checks beyond types: ids, time references, the topology and every name in it,
+    the topology values that bounds, windows and descriptions name."""
     if topology is None:
         try:
             topology = load_topology_for(scn, doc)
         except ModelError as e:
-            return problems + e.problems
-    return problems + _names(scn, doc, topology)
+            return own_problems(scn, doc) + e.problems
+    scn, problems = bind(scn, topology, doc)
+    return own_problems(scn, doc) + problems + _names(scn, doc, topology)
 
 
 def own_problems(scn: Scenario, doc: Document) -> list[Problem]:
@@ -105,7 +107,7 @@ def own_problems(scn: Scenario, doc: Document) -> list[Problem]:
     for i, c in enumerate(scn.checks):
         for field in ("from", "to"):
             expr = getattr(c.window, "from_" if field == "from" else "to")
-            ref, _, _ = parse_time(expr)
+            ref, _, _, _ = time_parts(expr)
             if ref is not None and ref not in ("start", "warmup", "end") and ref not in {*ids, *invalid}:
                 problems.append(doc.problem(("checks", i, "window", field),
                                             f"no fault with id {ref!r} in the timeline"))
@@ -120,7 +122,7 @@ def own_problems(scn: Scenario, doc: Document) -> list[Problem]:
             try:
                 if scn.resolve(c.window.from_) > scn.resolve(c.window.to):
                     problems.append(doc.problem(("checks", i, "window"), "the window ends before it starts"))
-            except KeyError:
+            except (KeyError, ValueError):  # a window naming a topology value before bind()
                 pass
     names = [c.name for c in scn.checks]
     for i, n in enumerate(names):
@@ -271,4 +273,5 @@ def load(path: str | Path, sets: Iterable[str] = ()) -> Loaded:
     problems += scenario_problems(scn, doc, topo)
     if problems:
         raise ModelError(problems)
+    scn, _ = bind(scn, topo, doc)  # its problems are among scenario_problems'
     return Loaded(scn, topo, Path(path), topology_file(scn, path), tuple(sets))

@@ -3,7 +3,10 @@
 A scenario names a topology and the overrides it applies, the load, a timeline
 of faults and actions, and the checks that judge the run. Times are seconds
 from the start of the run; check windows may be relative to a fault's `id`
-(`kill+10s`, `kill.end+30s`). Unknown fields are errors.
+(`kill+10s`, `kill.end+30s`). A bound or a window may name a topology value by
+its `--set` path, with offsets (`stores.redis.sentinel.down_after + 1s`,
+`crash+stores.redis.sentinel.down_after..end`): twin.scenario.bounds resolves
+them against the topology in force. Unknown fields are errors.
 """
 
 from __future__ import annotations
@@ -53,6 +56,63 @@ def parse_time(expr: str | float | int) -> tuple[str | None, bool, float]:
     return ref["ref"], bool(ref["end"]), offset
 
 
+_TIME_SCHEMA: dict[str, Any] = {"anyOf": [{"type": "number", "minimum": 0}, {
+    "type": "string", "examples": ["90s", "kill", "kill+10s", "kill.end+30s", "end",
+                                   "crash+stores.redis.sentinel.down_after"]}]}
+_SEP = re.compile(r"\s+[+-]\s+|\s*\+\s*|\s*-\s*(?=\d*\.?\d+\s*(?:ms|s|m|h|%)?\s*(?:$|[\s+-]))")
+_PATH = re.compile(r"^[a-z_][a-z0-9_-]*(?:\.[A-Za-z0-9_/-]+)+$")
+
+
+def is_path(term: str) -> bool:
+    """`stores.redis.sentinel.down_after` (a topology value), not `kill.end` (a fault's end)."""
+    return bool(_PATH.match(term)) and not _REF.match(term)
+
+
+def topology_terms(text: str) -> list[tuple[int, str]] | None:
+    """`crash + stores.redis.sentinel.down_after + 1s` as [(1, "crash"), (1, "stores..."), (1, "1s")];
+    None when no term names a topology value (the text is a plain time or bound)."""
+    terms: list[tuple[int, str]] = []
+    sign, pos = 1, 0
+    for m in _SEP.finditer(text):
+        terms.append((sign, text[pos:m.start()].strip()))
+        sign, pos = (-1 if "-" in m.group() else 1), m.end()
+    terms.append((sign, text[pos:].strip()))
+    if terms[0] == (1, "") and len(terms) > 1:  # a leading sign: `-stores.x.y`
+        terms = terms[1:]
+    if not any(is_path(t) for _, t in terms):
+        return None
+    if any(not t for _, t in terms):
+        raise ValueError(f"{text!r}: an operator without a term on one side")
+    return terms
+
+
+def time_parts(expr: str | float | int) -> tuple[str | None, bool, float, tuple[tuple[int, str], ...]]:
+    """parse_time, plus the topology values the time adds: `crash+stores.x.down_after+1s`
+    as ("crash", False, 1.0, ((1, "stores.x.down_after"),))."""
+    terms = topology_terms(expr) if isinstance(expr, str) else None
+    if terms is None:
+        return (*parse_time(expr), ())
+    (sign, head), rest = terms[0], terms[1:]
+    paths: list[tuple[int, str]] = []
+    if is_path(head):
+        ref, end, offset = None, False, 0.0
+        paths.append((sign, head))
+    elif sign < 0:
+        raise ValueError(f"{expr!r}: a time starts with a fault id, start, warmup, end or a duration")
+    else:
+        ref, end, offset = parse_time(head)
+    for sign, term in rest:
+        if is_path(term):
+            paths.append((sign, term))
+            continue
+        try:
+            offset += sign * parse_duration(term)
+        except ValueError:
+            raise ValueError(f"{expr!r}: {term!r} is neither a duration nor a topology path "
+                             "(such as stores.redis.sentinel.down_after)") from None
+    return ref, end, offset, tuple(paths)
+
+
 class TimeExpr(str):
     """A validated time expression; resolved against a scenario's timeline."""
 
@@ -61,7 +121,7 @@ class TimeExpr(str):
         from pydantic_core import core_schema
 
         def check(value: Any) -> str:
-            parse_time(value)
+            time_parts(value)
             return str(value)
 
         return core_schema.no_info_before_validator_function(
@@ -69,45 +129,60 @@ class TimeExpr(str):
 
     @classmethod
     def __get_pydantic_json_schema__(cls, schema: Any, handler: Any) -> dict:
-        return {"anyOf": [{"type": "number", "minimum": 0}, {
-            "type": "string", "examples": ["90s", "kill", "kill+10s", "kill.end+30s", "end"]}]}
+        return _TIME_SCHEMA
 
 
 def _bound(value: Any) -> Any:
-    """A bound: a number, a duration (`45s`) or a percentage (`5%` is 0.05)."""
+    """A bound: a number, a duration (`45s`), a percentage (`5%` is 0.05), or a topology
+    value with offsets (`stores.redis.sentinel.down_after + 1s`), kept as text until
+    twin.scenario.bounds resolves it."""
     if isinstance(value, str):
-        text = value.strip()
-        if text.endswith("%"):
-            try:
-                return float(text[:-1]) / 100
-            except ValueError:
-                raise ValueError(f"{value!r} is not a percentage") from None
-        try:
-            return float(text)
-        except ValueError:
-            pass
-        try:
-            return parse_duration(text)
-        except ValueError:
-            raise ValueError(f"{value!r} is not a bound: use a number (0.05), a percentage "
-                             "(5%) or a duration (250ms, 30s)") from None
+        terms = topology_terms(value)
+        if terms is not None:
+            for _, term in terms:
+                if not is_path(term):
+                    plain_bound(term)
+            return value.strip()
+        return plain_bound(value)
     return value
 
 
-_TIME_SCHEMA: dict[str, Any] = {"anyOf": [{"type": "number", "minimum": 0}, {
-    "type": "string", "examples": ["90s", "kill", "kill+10s", "kill.end+30s", "end"]}]}
+def plain_bound(value: str) -> float:
+    text = value.strip()
+    if text.endswith("%"):
+        try:
+            return float(text[:-1]) / 100
+        except ValueError:
+            raise ValueError(f"{value!r} is not a percentage") from None
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        return parse_duration(text)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a bound: use a number (0.05), a percentage "
+                         "(5%), a duration (250ms, 30s) or a topology value "
+                         "(stores.redis.sentinel.down_after + 1s)") from None
+
+
+
 # What YAML may say for each BeforeValidator-parsed field, so editors accept what the loader does.
 _BOUND_SCHEMA: dict[str, Any] = {"anyOf": [
     {"type": "number"},
     {"type": "string", "pattern": r"^\s*-?\d*\.?\d+\s*(%|ms|s|m|h|d)?\s*$",
-     "examples": ["0.05", "5%", "45s"]}]}
+     "examples": ["0.05", "5%", "45s"]},
+    {"type": "string", "pattern": r"^\s*-?\s*[a-z_][a-z0-9_-]*(\.[A-Za-z0-9_/-]+)+(\s*[+-]\s*\S+)*\s*$",
+     "description": "a topology value by its --set path, with offsets",
+     "examples": ["stores.redis.sentinel.down_after", "stores.redis.sentinel.down_after + 1s"]}]}
 _WINDOW_SCHEMA: dict[str, Any] = {"anyOf": [
     {"type": "string", "pattern": r"\.\.", "description": "FROM..TO, e.g. kill..kill+60s",
      "examples": ["kill..kill+60s", "warmup..kill", "kill.end..end"]},
     {"type": "object", "additionalProperties": False,
      "properties": {"from": _TIME_SCHEMA, "to": _TIME_SCHEMA}}]}
 
-Bound = Annotated[float, BeforeValidator(_bound), WithJsonSchema(_BOUND_SCHEMA)]
+Bound = Annotated[float | str, BeforeValidator(_bound), WithJsonSchema(_BOUND_SCHEMA)]
+"""A number, or the text of a topology-valued bound until the scenario is bound to its topology."""
 
 
 # ------------------------------------------------------------------- load
@@ -198,7 +273,8 @@ class Check(Strict):
       pre-fault baseline x (1 + tolerance)) within `within` after fault `after` ends.
     saturation: `any` or a component (`workload/chat-worker`, `queue`): none of them
       saturated (busy >= 98 %, or a backlog growing) after the warm-up; `max` of them may.
-    Bounds: `max`, `min` or `range: [low, high]`.
+    Bounds: `max`, `min` or `range: [low, high]`; each may name a topology value
+      (`stores.redis.sentinel.down_after + 1s`), as may the window.
     kind: `slo` (what users see) or `expectation` (what the scenario was written to
       show the model doing); unset, from DEFAULT_KIND by the metric's name or the shape.
     """
@@ -256,7 +332,8 @@ class Check(Strict):
             raise ValueError("a check sets exactly one of metric, event, recovery, saturation; "
                              "this one sets " + (", ".join(kinds) or "none"))
         bounds = [b for b in ("max", "min", "range") if getattr(self, b) is not None]
-        if self.range is not None and self.range[0] > self.range[1]:
+        if self.range is not None and all(isinstance(b, float | int) for b in self.range) \
+                and self.range[0] > self.range[1]:
             raise ValueError("range is [low, high] with low <= high")
         if self.range is not None and len(bounds) > 1:
             raise ValueError("range cannot be combined with max or min")
@@ -301,13 +378,16 @@ class Check(Strict):
         return "count" if self.event or self.saturation else "mean"
 
     def bound_text(self) -> str:
+        def g(b: float | str) -> str:
+            return b if isinstance(b, str) else f"{b:g}"
+
         if self.range is not None:
-            return f"in [{self.range[0]:g}, {self.range[1]:g}]"
+            return f"in [{g(self.range[0])}, {g(self.range[1])}]"
         parts = []
         if self.min is not None:
-            parts.append(f">= {self.min:g}")
+            parts.append(f">= {g(self.min)}")
         if self.max is not None:
-            parts.append(f"<= {self.max:g}")
+            parts.append(f"<= {g(self.max)}")
         return " and ".join(parts)
 
     def within_bounds(self, value: float) -> bool:
@@ -369,4 +449,5 @@ class Scenario(Strict):
         return sorted((a for a in self.timeline if a.action != "scale"), key=lambda a: a.at)
 
 
-__all__ = ["API_VERSION", "DEFAULT_KIND", "Action", "Check", "Load", "Scenario", "Window", "parse_time"]
+__all__ = ["API_VERSION", "DEFAULT_KIND", "Action", "Check", "Load", "Scenario", "Window", "parse_time",
+           "time_parts"]
