@@ -82,7 +82,7 @@ def pools_table(a: Any) -> Table:  # noqa: ANN401
 
 
 def answer_text(a: Any, base: Any, full: bool) -> RenderableType:  # noqa: ANN401
-    """The answer as the page shows it: bottleneck, warnings, components, pools, fit."""
+    """The answer as the page shows it: bottleneck, components, pools, fit, warnings."""
     parts: list[RenderableType] = []
     if a.bottleneck:
         row = next(c for c in a.components if c.name == a.bottleneck)
@@ -92,7 +92,6 @@ def answer_text(a: Any, base: Any, full: bool) -> RenderableType:  # noqa: ANN40
                                    f"{row.saturates_at:.2f}x{was}"))
     else:
         parts.append(Text("No bottleneck: nothing carries load", style="bold"))
-    parts += [Text(f"warning: {w}", style="yellow") for w in a.warnings]
     parts += [Text(""), components_table(a, base), Text(""), pools_table(a)]
     if full:
         bad = [c for c in a.fit if not c.fits]
@@ -104,6 +103,7 @@ def answer_text(a: Any, base: Any, full: bool) -> RenderableType:  # noqa: ANN40
                               f"max {c.max_connections}", style="" if c.fits else "bold red"))
     else:
         parts.append(Text("Fit: while typing, placement questions wait", style="dim"))
+    parts += [Text(f"warning: {w}", style="yellow") for w in a.warnings]
     return Group(*parts)
 
 

@@ -104,5 +104,6 @@ async def test_simulate_shows_analytic_against_simulated(make_app: Callable[...,
         screen.action_simulate()
         while screen.simulating:
             await pilot.pause(0.2)
+        await screen.workers.wait_for_complete()  # the child reaped inside this loop
         sim = plain(screen.query_one("#whatif-sim").content, 120)
         assert "Simulated 30s, 2 replications" in sim and "95% CI" in sim
