@@ -55,6 +55,8 @@ async def test_one_character_worker_works_harder(make_app: Callable[..., Any]) -
 async def test_chat_load_x3_moves_the_bottleneck_figures(make_app: Callable[..., Any]) -> None:
     async with make_app().run_test(size=(80, 24)) as pilot:
         screen = await _open(pilot)
+        titles = [c.title for c in screen.commands()]
+        assert "Simulate these values" in titles and "Edit load: chat" in titles
         await _type(pilot, screen, "load/chat", "x3")
         assert screen.now.loads.open["chat"] == pytest.approx(3 * screen.topo.route("chat").rate)
         assert "saturated" in " ".join(screen.now.answer.warnings)
