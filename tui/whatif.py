@@ -14,6 +14,7 @@ import math
 from typing import Any
 
 from rich.console import Group, RenderableType
+from rich.segment import SegmentLines
 from rich.table import Table
 from rich.text import Text
 from textual import on, work
@@ -43,7 +44,13 @@ def _pct(x: float) -> str:
 def _s(x: float | None) -> str:
     if x is None or not math.isfinite(x):
         return "-"
-    return "0ms" if x < 1e-4 else f"{x * 1000:.1f}ms" if x < 1 else f"{x:.2f}s"
+    if x < 1e-4:
+        return "0ms"
+    return f"{x * 1000:.1f}ms" if x < 0.01 else f"{x * 1000:.0f}ms" if x < 1 else f"{x:.2f}s"
+
+
+def _times(x: float) -> str:
+    return f"{x:.2f}x" if x < 10 else f"{x:.0f}x"
 
 
 def _short(name: str) -> str:
@@ -51,12 +58,13 @@ def _short(name: str) -> str:
 
 
 def components_table(a: Any, base: Any) -> Table:  # noqa: ANN401 - two whatif Answers
-    """Components that carry load: utilisation, its change from the baseline, latency,
+    """Components that carry load: utilisation, its change from the baseline (points), latency,
     the load factor that saturates it and the pods it needs for the threshold."""
     delta = capacity.deltas(a, base)
     t = Table(box=None, pad_edge=False, padding=(0, 1), header_style="bold")
-    for i, col in enumerate(("component", "util", "Δ", "latency", "sat at", "need")):
-        t.add_column(col, justify="left" if i == 0 else "right", no_wrap=True)
+    t.add_column("component", no_wrap=True, max_width=13, overflow="ellipsis")
+    for col in ("util", "Δ", "lat", "sat at", "pods"):
+        t.add_column(col, justify="right", no_wrap=True)
     for c in a.components:
         if c.rate <= 0:
             continue
@@ -64,7 +72,7 @@ def components_table(a: Any, base: Any) -> Table:  # noqa: ANN401 - two whatif A
         dt = "" if d is None or abs(d) < 0.005 else f"{d * 100:+.0f}"
         need = str(c.needed) if c.needed is not None and c.kind in ("service", "worker") else ""
         t.add_row(_short(c.name), (">=" if c.bound else "") + _pct(c.utilisation), dt,
-                  _s(c.latency), "-" if c.saturates_at is None else f"{c.saturates_at:.2f}x",
+                  _s(c.latency), "-" if c.saturates_at is None else _times(c.saturates_at),
                   need, style=STYLE[c.status])
     return t
 
@@ -89,7 +97,7 @@ def answer_text(a: Any, base: Any, full: bool) -> RenderableType:  # noqa: ANN40
         was = f" (baseline: {base.bottleneck})" if base.bottleneck != a.bottleneck else ""
         parts.append(Text.assemble(("Bottleneck: ", "bold"), (a.bottleneck, "bold"),
                                    f" {_pct(row.utilisation)}, saturates at "
-                                   f"{row.saturates_at:.2f}x{was}"))
+                                   f"{_times(row.saturates_at)}{was}"))
     else:
         parts.append(Text("No bottleneck: nothing carries load", style="bold"))
     parts += [Text(""), components_table(a, base), Text(""), pools_table(a)]
@@ -243,8 +251,25 @@ class WhatIfScreen(Screen):
         status.update(Text(f"{changed} value{'s' if changed != 1 else ''} changed"
                            + ("" if full else " (typing: placement waits)"), style="dim"))
         self.now, self.full = out, full
-        self.query_one("#whatif-text", Pane).show(answer_text(out.answer, self.base, full))
+        self._paint()
         self.answered += 1
+
+    def _paint(self) -> None:
+        """Rendered once at the pane's width: a Pane measures what it shows, and an
+        answer's tables cost as much to measure as to draw."""
+        if self.now is None:
+            return
+        pane = self.query_one("#whatif-text", Pane)
+        content: RenderableType = answer_text(self.now.answer, self.base, self.full)
+        width = pane.content_size.width
+        if width > 0:
+            console = self.app.console
+            content = SegmentLines(console.render_lines(
+                content, console.options.update_width(width), pad=False), new_lines=True)
+        pane.show(content)
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._paint)  # wrapped again at the new width
 
     def action_leave(self) -> None:
         self.set_focus(None)

@@ -11,7 +11,7 @@ from textual.widgets import Input
 from tui_helpers import plain, sync
 
 from tui import capacity
-from tui.whatif import WhatIfScreen
+from tui.whatif import WhatIfScreen, answer_text
 
 
 async def _open(pilot: Any) -> WhatIfScreen:
@@ -31,7 +31,10 @@ async def _type(pilot: Any, screen: WhatIfScreen, key: str, text: str) -> None:
 
 
 def _text(screen: WhatIfScreen) -> str:
-    return plain(screen.query_one("#whatif-text").content, 120)
+    """The answer shown, laid out wide (the pane holds it wrapped at its own width)."""
+    shown = plain(screen.query_one("#whatif-text").content, 120)
+    assert (screen.now.answer.bottleneck or "No bottleneck") in shown.replace("\n", "")
+    return plain(answer_text(screen.now.answer, screen.base, screen.full), 120)
 
 
 @sync
