@@ -22,6 +22,7 @@ from textual.screen import Screen
 from tui.palette import ScreenCommands
 from tui.scenarios import ScenariosScreen
 from tui.topology import TopologyScreen
+from tui.whatif import WhatIfScreen
 from twin.views.tree import TopologyView
 
 
@@ -39,6 +40,8 @@ PAGES = (
          "nodes and blast radius", TopologyScreen),
     Page("scenarios", "Scenarios", "2", "The files under scenarios/: run one, its charts, "
          "timeline and checks", ScenariosScreen),
+    Page("whatif", "What-if", "3", "Edit load, replicas, pools, HPAs and Sentinel; the "
+         "capacity answer as you type, `s` simulates", WhatIfScreen),
 )
 
 
