@@ -187,7 +187,7 @@ class TopologyScreen(Screen):
             self.notify("Blast radius: choose a component, node or pool, not a group",
                         severity="warning")
             return
-        from twin.graph.deps import render_blast
+        from twin.views.graph import render_blast
 
         blast = self.view.blast(key)
         self.blast_key = key

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from twin.graph.deps import blast_radius
+from twin.graph.blast import blast_radius
 from twin.views.rows import cells
 from twin.views.tree import NODE_COLUMNS, TIERS, TopologyView
 

@@ -51,16 +51,6 @@ class StepBase(Strict):
             raise ValueError("on_failure fallback needs fallback steps")
         return self
 
-    def __getattr__(self, name: str) -> Any:
-        # Transitional, for twin/scenario/sim_backend.py's own walks (_emits, _streamed),
-        # which still read every kind's keys on every step: remove it once they use `walk`.
-        if name in _ABSENT:
-            return _ABSENT[name]
-        return super().__getattr__(name)
-
-
-_ABSENT: dict[str, Any] = {"emit": None, "stream": None, "branch": None, "steps": []}
-
 
 class CallStep(StepBase):
     """A service, synchronously through the mesh; its `steps` run inside it."""

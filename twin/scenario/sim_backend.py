@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from twin.model.steps import EmitStep, StreamStep, route_walk
 from twin.model.topology import Topology
 from twin.result.backend import EVERYTHING, BackendRun, Progress, bucket_for
 from twin.result.trace import Trace
@@ -253,24 +254,6 @@ ACTS: dict[str, Apply] = {
 # ---------------------------------------------------------------- recorder
 
 
-def _emits(steps: list) -> bool:
-    """Does a route send SSE events (an `emit` step anywhere in it)?"""
-    return any(st.emit is not None or _emits(st.steps) or _emits(st.fallback)
-               or any(_emits(b.steps) for b in st.branch or []) for st in steps)
-
-
-def _streamed(steps: list) -> set[str]:
-    """The services a route's `stream` steps hold SSE connections open on."""
-    out: set[str] = set()
-    for st in steps:
-        if st.stream is not None:
-            out.add(st.stream)
-        out |= _streamed(st.steps) | _streamed(st.fallback)
-        for b in st.branch or []:
-            out |= _streamed(b.steps)
-    return out
-
-
 class Recorder:
     """Per bucket: deltas of the core's cumulative meters, and gauges sampled."""
 
@@ -285,10 +268,13 @@ class Recorder:
         self.prev: dict[str, float] = {}
         self.prev_hist: dict[str, tuple] = {}
         self.i = 0
-        self.emitting = {r.name for r in sim.topology.routes if _emits(r.steps)}
+        topo = sim.topology
+        self.emitting = {r.name for r in topo.routes
+                         if any(isinstance(s, EmitStep) for s, _ in route_walk(topo, r))}
         # the core counts open SSE streams across the cluster: they are one service's
         # only when one service holds them all (else the metric is left out: n/a)
-        held = {t for r in sim.topology.routes for t in _streamed(r.steps)}
+        held = {s.stream for r in topo.routes for s, _ in route_walk(topo, r)
+                if isinstance(s, StreamStep)}
         self.stream_host = next(iter(held)) if len(held) == 1 else None
 
     def _count(self, key: str, total: float) -> None:

@@ -16,13 +16,15 @@ from typing import Any
 
 import networkx as nx
 
-from twin.graph.deps import OUTCOMES, BlastRadius, Hop, blast_radius, call_path, dependency_graph
-from twin.graph.deps import render_path as path_lines
+from twin.graph.blast import OUTCOMES, BlastRadius, blast_radius
+from twin.graph.dependencies import dependency_graph
 from twin.graph.naming import Component, components, dns_name, resolve
+from twin.graph.paths import Hop, call_path
 from twin.graph.placement import eligible, nodes
 from twin.graph.pods import schedule
 from twin.model.topology import Topology
 from twin.model.units import format_cpu, format_duration, format_memory
+from twin.views.graph import render_path as path_lines
 from twin.views.rows import Column
 from twin.views.status import ClusterStatus, NodeRow
 
