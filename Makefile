@@ -41,6 +41,7 @@ test-slow: $(STAMP) servers  ## long cases: high-utilisation theory checks, real
 
 lint: $(STAMP)
 	$(BIN)/ruff check twin tui tests bench
+	$(BIN)/lint-imports --config .importlinter
 
 bench: $(STAMP)
 	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
