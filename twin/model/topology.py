@@ -1,7 +1,7 @@
 """The cluster as pure data: the one model every engine reads.
 
-Field defaults are the real systems' defaults from FACTS.md; a topology file
-only says where Eco2 differs from them.
+Field defaults are the real systems' own defaults (Kubernetes, Sentinel, Patroni, RabbitMQ);
+a topology file only says where Eco2 differs from them.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ class Cluster(Strict):
     gitops: GitOps = GitOps()
     network_policy: Literal["loose", "strict"] = "loose"
     node_monitor_grace_period: Duration | None = Field(
-        default=None, description="Unset: 40s before Kubernetes 1.32, 50s from 1.32 (FACTS.md)."
+        default=None, description="Unset: kube-controller-manager's default, 40s before Kubernetes 1.32, 50s from 1.32."
     )
     default_toleration_seconds: Duration = 300.0
     storage_classes: list[StorageClass] = []
@@ -182,7 +182,7 @@ class Resources(Strict):
 
 
 class HPA(Strict):
-    """HorizontalPodAutoscaler, with the controller's defaults (FACTS.md)."""
+    """HorizontalPodAutoscaler, with kube-controller-manager's defaults (15 s sync, 10 % tolerance)."""
 
     min: int = Field(default=1, ge=1)
     max: int = Field(ge=1)
