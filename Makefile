@@ -6,7 +6,7 @@ STAMP   := $(VENV)/.installed
 TWIN    := $(BIN)/twin
 PYTEST  := $(BIN)/python -m pytest
 
-.PHONY: install demo test test-slow lint servers bench twin-up twin-down clean
+.PHONY: install demo tui test test-slow lint servers bench twin-up twin-down clean
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -19,6 +19,9 @@ install: $(STAMP)  ## .venv from the lock file, test dependencies included
 
 demo: $(STAMP)  ## the main job on the embedded simulator (no cluster needed)
 	$(TWIN) demo
+
+tui: $(STAMP)  ## the terminal UI on Eco2 prod (q quits)
+	$(TWIN) tui
 
 # Debian packages of the real servers that drills and calibration tests start on 127.0.0.1
 SERVER_PKGS := redis-server redis-sentinel postgresql rabbitmq-server
@@ -38,6 +41,7 @@ test-slow: $(STAMP) servers  ## long cases: high-utilisation theory checks, real
 
 lint: $(STAMP)
 	$(BIN)/ruff check twin tui tests bench
+	$(BIN)/lint-imports --config .importlinter
 
 bench: $(STAMP)
 	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

@@ -42,8 +42,8 @@ def minimal(seed: int = 1) -> int:
 
 
 def twin(seed: int = 1) -> int:
+    from twin.loading.files import load_topology
     from twin.sim.engine import Simulation
-    from twin.validate import load_topology
 
     topo = load_topology(ROOT / "topologies/examples/one-service.yaml",
                          sets=[f"services.api.concurrency={C}", f"routes.req.rate={LAM}"])

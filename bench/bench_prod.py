@@ -20,7 +20,7 @@ CHILD = r"""
 import json, resource, sys, time
 sys.path.insert(0, sys.argv[1])
 from twin.sim.engine import Simulation
-from twin.validate import load_topology
+from twin.loading.files import load_topology
 topo = load_topology(sys.argv[2])
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 start = time.perf_counter()

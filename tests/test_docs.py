@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from twin.validate import load_topology
+from twin.loading.files import load_topology
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -46,7 +46,7 @@ def test_scenario_example_runs_and_its_checks_hold(tmp_path: Path) -> None:
 def test_every_action_is_documented() -> None:
     from typing import get_args
 
-    from twin.scenario.model import ActionName
+    from twin.scenario.actions import ActionName
 
     text = (ROOT / "docs" / "scenarios.md").read_text()
     documented = set(re.findall(r"^\| `([a-z-]+)` \|", text, re.M))

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from twin.cli import app, common, demo
+from twin.cli import common, demo
+from twin.cli.app import app
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -95,3 +96,14 @@ def test_twin_sim_names_every_bad_option_at_once(tmp_path: Path) -> None:
     for words in ("--duration 5min", "'lots' is not a rate", "no route named 'chta'", "3 problems found"):
         assert words in err, words
     assert not (tmp_path / "o").exists()
+
+
+def test_the_console_script_names_the_apps_main() -> None:
+    """pyproject's `twin` entry point must resolve to the function `python -m twin.cli` runs."""
+    import pkgutil
+    import tomllib
+
+    from twin.cli.app import main
+
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    assert pkgutil.resolve_name(scripts["twin"]) is main

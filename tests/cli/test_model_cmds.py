@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from twin.cli import app
+from twin.cli.app import app
 
 ROOT = Path(__file__).resolve().parents[2]
 PROD = str(ROOT / "topologies" / "eco2-prod.yaml")
@@ -157,17 +157,18 @@ def test_schema_topology(runner: CliRunner) -> None:
 def test_status_live_prints_what_the_replica_answers(runner: CliRunner,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     from twin.replica import live
+    from twin.views.status import ClusterStatus, NodeRow
 
     seen = []
 
-    def fake(topology: object, kubeconfig: object = None, context: object = None) -> dict:
+    def fake(topology: object, kubeconfig: object = None, context: object = None) -> ClusterStatus:
         seen.append(topology.cluster.environment)
         assert kubeconfig is None and context is None     # the twin's own kind replica
-        return {"cluster": {"server": "https://127.0.0.1:6443"},
-                "nodes": [{"name": "twin-eco2-dev-worker", "pool": "app", "taints": ["a", "b"]}],
-                "pods_by_tier": {"business-logic": 7}, "usage": None}
+        return ClusterStatus("live", {"server": "https://127.0.0.1:6443"},
+                             nodes=[NodeRow("twin-eco2-dev-worker", pool="app", taints=["a", "b"])],
+                             pods_by_tier={"business-logic": 7}, usage=None)
 
-    monkeypatch.setattr(live, "live_status", fake)
+    monkeypatch.setattr(live, "status_view", fake)
     monkeypatch.chdir(ROOT)
     r = run(runner, "status", "--live")
     assert r.exit_code == 0, r.output
@@ -183,7 +184,7 @@ def test_domain_live_without_a_replica_exit_3(runner: CliRunner,
     def missing(*_: object, **__: object) -> dict:
         raise kind.CannotRun("no replica of twin-eco2-dev is up", "run `twin up`")
 
-    monkeypatch.setattr(live, "live_domain", missing)
+    monkeypatch.setattr(live, "domain_view", missing)
     monkeypatch.chdir(ROOT)
     r = run(runner, "domain", "chat", "--live")
     assert r.exit_code == 3 and "no replica" in r.stderr and "twin up" in r.stderr

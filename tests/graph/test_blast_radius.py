@@ -6,11 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from twin.graph import deps
+from twin.graph.blast import blast_radius
+from twin.graph.dependencies import dependency_graph
 from twin.graph.naming import UnknownComponent, resolve
+from twin.graph.paths import Hop, call_path
 from twin.graph.pods import schedule
+from twin.loading.files import load_topology
 from twin.model.topology import Topology
-from twin.validate import load_topology
+from twin.views.graph import render_blast, render_path, to_dot, to_json
 
 TOPOLOGIES = Path(__file__).resolve().parents[2] / "topologies"
 
@@ -67,7 +70,7 @@ def test_an_ambiguous_bare_name_lists_every_reading(tmp_path: Path) -> None:
 
 
 def test_dependency_graph_edges(prod: Topology) -> None:
-    g = deps.dependency_graph(prod)
+    g = dependency_graph(prod)
     assert g.edges["route/chat", "service/chat-api"]["how"] == "calls"
     assert g.edges["service/chat-api", "store/redis"]["how"] == "write"
     assert g.edges["service/chat-api", "queue/chat-tasks"]["how"] == "publishes"
@@ -80,22 +83,22 @@ def test_dependency_graph_edges(prod: Topology) -> None:
 
 
 def test_dot_and_json_name_every_component(prod: Topology) -> None:
-    g = deps.dependency_graph(prod)
-    dot = deps.to_dot(g)
+    g = dependency_graph(prod)
+    dot = to_dot(g)
     assert dot.startswith("digraph") and '"route/chat" -> "service/chat-api"' in dot
-    data = deps.to_json(g)
+    data = to_json(g)
     assert {n["id"] for n in data["nodes"]} >= {"store/redis", "worker/chat-worker", "node/k8s-storage"}
 
 
 def test_chat_call_path(prod: Topology) -> None:
-    path = deps.call_path(prod, "chat")
-    lines = deps.render_path(path)
+    path = call_path(prod, "chat")
+    lines = render_path(path)
     text = "\n".join(lines)
     assert lines[0].startswith("route/chat (async)") and not path.sync  # json says so too
     assert "chat-api v1 90%, chat-api v2 10%" in text
     flat = []
 
-    def walk(h: deps.Hop, depth: int) -> None:
+    def walk(h: Hop, depth: int) -> None:
         flat.append((depth, h.component, h.how, h.sync))
         for c in h.children:
             walk(c, depth + 1)
@@ -112,7 +115,7 @@ def test_chat_call_path(prod: Topology) -> None:
 
 
 def test_branch_shares_multiply(prod: Topology) -> None:
-    data = deps.call_path(prod, "character").to_dict()
+    data = call_path(prod, "character").to_dict()
     inside = data["steps"][0]["steps"][0]["steps"]
     assert [s.get("share", 1.0) for s in inside] == [1.0, 0.3, 0.1]
 
@@ -121,7 +124,7 @@ def test_branch_shares_multiply(prod: Topology) -> None:
 
 
 def test_redis_blast_radius_names_the_routes_that_depend_on_redis(prod: Topology) -> None:
-    br = deps.blast_radius(prod, "redis")
+    br = blast_radius(prod, "redis")
     assert br.routes("fail") == ["chat", "character"]
     assert br.routes("degrade") == ["login"]             # the session cache degrades
     assert br.routes("lost") == ["scan"]                  # accepted; its result never arrives
@@ -130,13 +133,13 @@ def test_redis_blast_radius_names_the_routes_that_depend_on_redis(prod: Topology
 
 
 def test_a_down_worker_delays_its_route_and_a_down_queue_fails_it(prod: Topology) -> None:
-    assert deps.blast_radius(prod, "worker/chat-worker").routes("delayed") == ["chat"]
-    assert deps.blast_radius(prod, "queue/chat-tasks").routes("fail") == ["chat"]
-    assert deps.blast_radius(prod, "llm").routes("lost") == ["chat"]
+    assert blast_radius(prod, "worker/chat-worker").routes("delayed") == ["chat"]
+    assert blast_radius(prod, "queue/chat-tasks").routes("fail") == ["chat"]
+    assert blast_radius(prod, "llm").routes("lost") == ["chat"]
 
 
 def test_a_down_branch_fails_only_its_share(prod: Topology) -> None:
-    br = deps.blast_radius(prod, "worker/character-worker")
+    br = blast_radius(prod, "worker/character-worker")
     (impact,) = [i for i in br.impacts if i.route == "character"]
     assert impact.outcome == "delayed" and impact.share == pytest.approx(0.1)
 
@@ -147,17 +150,17 @@ def test_degrade_and_fallback_do_not_fail_the_route(tmp_path: Path) -> None:
         "          - {store: postgres, op: query, on_failure: fallback, fallback: [{store: redis, op: read}]}")
     (tmp_path / "t.yaml").write_text(text)
     topo = load_topology(tmp_path / "t.yaml")
-    assert "location" in deps.blast_radius(topo, "postgres").routes("degrade")
-    both = deps.blast_radius(topo, "namespace/redis")  # redis down too: the fallback fails
+    assert "location" in blast_radius(topo, "postgres").routes("degrade")
+    both = blast_radius(topo, "namespace/redis")  # redis down too: the fallback fails
     assert "location" not in both.routes("fail")
-    br = deps.blast_radius(topo, "store/postgres")
+    br = blast_radius(topo, "store/postgres")
     assert "location" not in br.routes("fail") and "image" in br.routes("fail")
 
 
 @pytest.mark.parametrize("env", ["dev", "prod"])
 def test_storage_node_loss_loses_every_copy_of_every_store(env: str, request: pytest.FixtureRequest) -> None:
     topo = request.getfixturevalue(env)
-    br = deps.blast_radius(topo, "node/k8s-storage")
+    br = blast_radius(topo, "node/k8s-storage")
     lost = {s.store: s for s in br.stores_lost}
     assert set(lost) == {"postgres", "redis", "rabbitmq"}
     assert lost["redis"].copies == (3 if env == "prod" else 1)
@@ -176,33 +179,33 @@ def test_storage_node_loss_loses_every_copy_of_every_store(env: str, request: py
 
 
 def test_app_node_loss_in_prod_reschedules_and_fails_nothing(prod: Topology) -> None:
-    br = deps.blast_radius(prod, "node/k8s-worker-1")
+    br = blast_radius(prod, "node/k8s-worker-1")
     assert br.routes("fail") == [] and br.stores_lost == []
     assert br.reduced and not [k for k in br.down if not k.startswith("node/")]
     assert any(p["fate"].startswith("rescheduled to k8s-worker-") for p in br.pods)
 
 
 def test_app_node_loss_in_dev_takes_every_api_down(dev: Topology) -> None:
-    br = deps.blast_radius(dev, "node/k8s-worker-1")
+    br = blast_radius(dev, "node/k8s-worker-1")
     assert br.routes("fail") == [r.name for r in dev.routes]
     assert all(p["fate"] == "Pending: no other eligible node" for p in br.pods)
 
 
 def test_pool_loss_is_every_node_of_the_pool(prod: Topology) -> None:
-    br = deps.blast_radius(prod, "pool/app")
+    br = blast_radius(prod, "pool/app")
     assert {k for k in br.down if k.startswith("node/")} == {
         "node/k8s-worker-1", "node/k8s-worker-2", "node/k8s-worker-3", "node/k8s-worker-4"}
     assert "service/chat-api" in br.down
 
 
 def test_blast_radius_renders_as_text_json_and_dot(prod: Topology) -> None:
-    br = deps.blast_radius(prod, "node/k8s-storage")
-    text = "\n".join(deps.render_blast(br, prod))
+    br = blast_radius(prod, "node/k8s-storage")
+    text = "\n".join(render_blast(br, prod))
     assert "Data stores that lose ALL their copies:" in text and "store/redis: all 3 copies" in text
     data = br.to_dict()
     assert data["target"] == "node/k8s-storage"
     assert {s["store"] for s in data["stores_lost"]} == {"postgres", "redis", "rabbitmq"}
-    dot = deps.to_dot(deps.dependency_graph(prod), br)
+    dot = to_dot(dependency_graph(prod), br)
     assert '"store/redis" [shape=cylinder, style=filled, fillcolor="red"]' in dot
 
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from twin.loading.files import load_topology
 from twin.model.topology import Topology
-from twin.validate import load_topology
 
 ROOT = Path(__file__).resolve().parents[2]
 TOPOLOGIES = ROOT / "topologies"

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from twin.loading.files import load_topology
 from twin.model.errors import ModelError
-from twin.validate import load_topology
 
 TINY = """\
 apiVersion: twin.eco2/v1

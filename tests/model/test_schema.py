@@ -9,7 +9,7 @@ import jsonschema
 import pytest
 from ruamel.yaml import YAML
 
-from twin import schema
+from twin.loading import editor_schema as schema
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -17,9 +17,9 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.mark.parametrize("kind", sorted(schema.kinds()))
 def test_committed_schema_equals_the_generated_one(kind: str) -> None:
     committed = schema.SCHEMA_DIR / f"{kind}.json"
-    assert committed.exists(), f"{committed} missing: run `python -m twin.schema` and commit it"
+    assert committed.exists(), f"{committed} missing: run `python -m twin.loading.editor_schema` and commit it"
     assert committed.read_text(encoding="utf-8") == schema.dumps(kind), (
-        f"{committed} is stale: run `python -m twin.schema` and commit it")
+        f"{committed} is stale: run `python -m twin.loading.editor_schema` and commit it")
 
 
 @pytest.fixture(scope="module")
@@ -78,6 +78,9 @@ def test_schemas_use_only_json_schema_keywords_for_bounds(kind: str) -> None:
     doc = json.loads((schema.SCHEMA_DIR / f"{kind}.json").read_text())  # the committed copies
     walk(doc, kind)
     assert found == []
-    if kind == "scenario":
-        for_ = doc["$defs"]["Action"]["properties"]["for"]["anyOf"][0]["anyOf"][0]
-        assert for_ == {"minimum": 0, "type": "number", "exclusiveMinimum": 0}
+    if kind == "scenario":  # every action that lasts `for` a while (one class per action)
+        lasting = [d for d in doc["$defs"].values() if "for" in d.get("properties", {})]
+        assert len(lasting) >= 16
+        for action in lasting:
+            for_ = action["properties"]["for"]["anyOf"][0]["anyOf"][0]
+            assert for_ == {"minimum": 0, "type": "number", "exclusiveMinimum": 0}

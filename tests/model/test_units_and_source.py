@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from twin.loading.files import load_topology
 from twin.model import units
 from twin.model.errors import ModelError
-from twin.validate import load_topology
 
 TOPOLOGIES = Path(__file__).resolve().parents[2] / "topologies"
 

@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
+from twin.loading.files import load, load_topology
 from twin.model.errors import ModelError
-from twin.validate import load, load_topology
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE = (ROOT / "topologies" / "eco2-base.yaml").read_text(encoding="utf-8")
@@ -66,7 +66,7 @@ def test_five_mistakes_give_exactly_five_errors_with_files_and_lines(five: tuple
 
 def test_five_mistakes_through_the_command_exit_2_without_traceback(five: tuple) -> None:
     path, base, _ = five
-    run = subprocess.run([sys.executable, "-c", "from twin.cli import main; main()", "validate",
+    run = subprocess.run([sys.executable, "-c", "from twin.cli.app import main; main()", "validate",
                           str(path)],
                          capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert run.returncode == 2

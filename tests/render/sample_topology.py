@@ -133,7 +133,7 @@ def eco2(env: str) -> Topology | None:
     if not path.exists():
         return None
     try:
-        from twin.validate import load_topology
+        from twin.loading.files import load_topology
     except ImportError:
         return None
     return load_topology(path)

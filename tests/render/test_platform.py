@@ -6,7 +6,7 @@ from __future__ import annotations
 from sample_topology import eco2
 
 from twin.model.units import format_cpu, format_memory
-from twin.render import render
+from twin.render.manifests import render
 from twin.render.meta import REPLICA_ONLY
 from twin.render.platform import left_out
 

@@ -12,9 +12,9 @@ import yaml
 from sample_topology import eco2, small
 
 from twin.model.topology import Topology
-from twin.render import KIND_CONFIG, Rendered, render, write
+from twin.render.manifest_check import check_kind_config, check_objects
+from twin.render.manifests import KIND_CONFIG, Rendered, render, write
 from twin.render.meta import REPLICA_ONLY
-from twin.render.schema import check_kind_config, check_objects
 
 
 def _find(r: Rendered, kind: str, name: str, ns: str | None = None) -> dict:
@@ -276,7 +276,7 @@ def test_write_is_atomic_and_files_hold_only_cluster_objects(tmp_path: Path, mon
                              "networking.istio.io", "security.istio.io", "kind.x-k8s.io"}
     before = {p.name: p.read_text() for p in out.iterdir()}
 
-    import twin.render as render_mod
+    import twin.render.manifests as render_mod
 
     calls = {"n": 0}
     real = render_mod.dump

@@ -6,7 +6,8 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from twin.cli import app, common
+from twin.cli import common
+from twin.cli.app import app
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -40,7 +41,7 @@ def test_render_keeps_other_files_in_out_and_refuses_a_file(tmp_path: Path) -> N
     """--out . must never wipe a user's folder; a stale manifest of ours is replaced."""
     from typer.testing import CliRunner
 
-    from twin.cli import app
+    from twin.cli.app import app
 
     out = tmp_path / "k8s"
     out.mkdir()

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sample_topology import small
 
-from twin.render import render
+from twin.render.manifests import render
 from twin.replica.apply import ApplyError, apply
 from twin.replica.rollout import RolloutFailed, deployment_status, statefulset_status, wait
 

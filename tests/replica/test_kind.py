@@ -10,7 +10,8 @@ import yaml
 from fakebin import commands, environ, install
 from typer.testing import CliRunner
 
-from twin.cli import app, common
+from twin.cli import common
+from twin.cli.app import app
 from twin.replica import kind
 
 IMAGE = "kindest/node:v1.33.1"

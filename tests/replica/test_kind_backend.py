@@ -8,8 +8,8 @@ from sample_topology import small
 from test_standin import StandInProcess, _config
 
 from twin.replica import kind_backend
+from twin.result.backend import CannotRun
 from twin.scenario.model import Scenario
-from twin.scenario.runner import BackendMissing
 
 
 def _scenario(**kw) -> Scenario:
@@ -55,8 +55,8 @@ def _models():
 
 def test_without_a_replica_the_backend_cannot_run(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("TWIN_STATE_DIR", str(tmp_path))
-    with pytest.raises(BackendMissing, match="no replica twin-eco2-dev is up"):
+    with pytest.raises(CannotRun, match="no replica twin-eco2-dev is up"):
         kind_backend.KindBackend().run(_scenario(), small("dev"), 1, 1, lambda f, s: None)
     monkeypatch.setenv("PATH", str(tmp_path))
-    with pytest.raises(BackendMissing, match="kind not found on PATH"):
+    with pytest.raises(CannotRun, match="kind not found on PATH"):
         kind_backend.backend()

@@ -46,10 +46,10 @@ checks:
 
 def test_backend_missing_says_what_to_install(monkeypatch):
     from twin.replica import local_backend, redis_drill
-    from twin.scenario.runner import BackendMissing
+    from twin.result.backend import CannotRun
 
     monkeypatch.setattr(redis_drill, "missing", lambda: ["redis-server"])
-    with pytest.raises(BackendMissing) as e:
+    with pytest.raises(CannotRun) as e:
         local_backend.backend()
     assert "redis-server" in e.value.what and "apt-get install" in e.value.how
 
@@ -78,9 +78,10 @@ def test_local_impact_is_writes_through_sentinel_with_no_routes():
     routes here), the store's failed writes, how long they failed (measured) and lost writes."""
     import numpy as np
 
-    from twin.replica.local_backend import LocalBackend, failing_per_bucket
-    from twin.scenario.metrics import Trace, impact
-    from twin.validate import load_topology
+    from twin.loading.files import load_topology
+    from twin.replica.local_backend import LocalBackend, failing_per_bucket, failing_spans
+    from twin.result.trace import Trace
+    from twin.scenario.metrics import impact
 
     assert LocalBackend.real_time is True  # the CLI says "real time", not "simulated"
     topo = load_topology(Path(__file__).resolve().parents[2] / "topologies" / "eco2-prod.yaml")
@@ -92,7 +93,11 @@ def test_local_impact_is_writes_through_sentinel_with_no_routes():
     got = impact([Trace(1.0, counters, gauges)], topo, None)
     assert got["routes"] == {}
     assert got["totals"] == {"acknowledged redis writes lost": "0.0", "redis writes refused": "2.0",
-                             "redis writes failing for": "5.3s"}
+                             "redis writes failing for": "5.300s"}
+    # with the writes' own spans (as the backend's trace carries them): to the ms
+    spans = {"store/redis.write_failing": failing_spans(samples)}
+    got = impact([Trace(1.0, counters, gauges, spans=spans)], topo, None)
+    assert got["totals"]["redis writes failing for"] == "5.300s"
 
 
 @pytest.mark.servers
@@ -126,5 +131,5 @@ def test_real_sentinel_failover_through_the_scenario_runner(tmp_path: Path):
     # the report's impact: no routes here; writes failing for the time measured, not whole buckets
     assert run.impact["routes"] == {}
     shown = float(run.impact["totals"]["redis writes failing for"].rstrip("s"))
-    assert shown == pytest.approx(failing_ms / 1000, abs=0.06)
+    assert shown == pytest.approx(failing_ms / 1000, abs=0.0015)
     assert "acknowledged redis writes lost" in run.impact["totals"]

@@ -184,8 +184,8 @@ def test_every_rendered_standin_config_is_understood() -> None:
     import random
 
     from standin.server import StandIn, sample
-    from twin.render import render
-    from twin.validate import load_topology
+    from twin.loading.files import load_topology
+    from twin.render.manifests import render
 
     known = {"call", "store", "publish", "external", "emit", "stream", "branch"}
     rng = random.Random(1)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from twin.scenario.metrics import Trace
+from twin.result.trace import Trace
 from twin.sim.rng import Streams
 
 INTERVAL = 1.0

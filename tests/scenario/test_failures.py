@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from twin.loading.files import load_topology
 from twin.model.topology import Topology
 from twin.scenario.loader import load
 from twin.scenario.model import Action
 from twin.sim import load as sim_load
 from twin.sim.engine import Simulation
-from twin.validate import load_topology
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from twin.loading.files import load_topology
 from twin.scenario.loader import load
 from twin.scenario.runner import execute
 from twin.sim import load as sim_load
 from twin.sim.engine import Simulation
-from twin.validate import load_topology
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = ROOT / "scenarios"

@@ -7,10 +7,13 @@ import json
 from fake_backend import FakeBackend
 from test_scenario_cli import twin
 
-from twin.scenario import observes
+from twin.replica.kind_backend import KindBackend
+from twin.replica.local_backend import LocalBackend
+from twin.result.backend import Observes
 from twin.scenario.runner import _REGISTERED, register_backend
+from twin.scenario.sim_backend import SimBackend
 
-SUBSET = observes.Observes(events=frozenset({"+sdown", "+odown", "+switch-master"}),
+SUBSET = Observes(events=frozenset({"+sdown", "+odown", "+switch-master"}),
                            metrics=("route/*.requests", "route/*.failed", "route/*.error_rate"))
 
 
@@ -68,11 +71,11 @@ def test_an_observable_failure_still_fails(write_scenario, monkeypatch) -> None:
 
 
 def test_builtin_backends_declare_what_they_see() -> None:
-    assert observes.of(object(), "local").event("+switch-master")
-    assert not observes.of(object(), "local").event("NodeNotReady")
-    assert not observes.of(object(), "local").event("Scheduled")
-    assert observes.of(object(), "local").metric("store/redis.writes_lost")
-    assert not observes.of(object(), "local").metric("route/chat.error_rate")
-    assert observes.of(object(), "kind").metric("route/chat.p99")
-    assert not observes.of(object(), "kind").event("+switch-master")
-    assert observes.of(object(), "sim").event("NodeNotReady")
+    assert LocalBackend.observes.event("+switch-master")
+    assert not LocalBackend.observes.event("NodeNotReady")
+    assert not LocalBackend.observes.event("Scheduled")
+    assert LocalBackend.observes.metric("store/redis.writes_lost")
+    assert not LocalBackend.observes.metric("route/chat.error_rate")
+    assert KindBackend.observes.metric("route/chat.p99")
+    assert not KindBackend.observes.event("+switch-master")
+    assert SimBackend.observes.event("NodeNotReady")

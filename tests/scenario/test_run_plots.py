@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from scenario_texts import PROD
 
+from twin.result.trace import Trace
 from twin.scenario.loader import load
-from twin.scenario.metrics import Trace
 from twin.scenario.plots import checks_figure, held_steps, plot_run, routes_figure, unit
 from twin.scenario.runner import _REGISTERED, Run, execute, register_backend
 

@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 import pytest
 from scenario_texts import CRASH
 
-from twin.cli import main
+from twin.cli.app import main
 
 
 def twin(*args: str, monkeypatch) -> int:
@@ -36,7 +36,7 @@ def test_run_judges_writes_results_and_junit(write_scenario, fake_backend, tmp_p
     assert (out / "run.json").exists() and (out / "routes.png").stat().st_size > 1000
     case = ET.parse(junit).getroot().find(".//testcase[@name='chat errors during the crash']")
     msg = case.find("failure").get("message")
-    assert msg == ("check 'chat errors during the crash' failed in 1 of 2 replications: "
+    assert msg == ("SLO 'chat errors during the crash' failed in 1 of 2 replications: "
                    "route/chat.error_rate mean over kill..kill.end was 0.6, bound <= 0.5")
 
 
@@ -62,10 +62,11 @@ def test_exit_codes_for_bad_input_and_missing_backend(write_scenario, tmp_path, 
     bad = write_scenario("name: x\nduration: 10s\nchecks: [{name: y, metric: nope, max: 1}]\n")
     assert twin("run", str(bad), monkeypatch=monkeypatch) == 2
     assert f"{bad}:6:20: checks.y.metric: 'nope' is not a metric" in capsys.readouterr().err
-    from twin.scenario.runner import _REGISTERED, BackendMissing, register_backend
+    from twin.result.backend import CannotRun
+    from twin.scenario.runner import _REGISTERED, register_backend
 
     def missing():
-        raise BackendMissing("redis-server not found", "make servers")
+        raise CannotRun("redis-server not found", "make servers")
 
     register_backend("gone", missing)
     good = write_scenario(CRASH, "good.yaml")

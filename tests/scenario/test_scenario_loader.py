@@ -98,7 +98,7 @@ def test_targets_must_fit_the_action(write_scenario) -> None:
 
 def test_validate_load_reads_scenarios(write_scenario) -> None:
     import twin.scenario  # noqa: F401 - registers the kind
-    from twin.validate import load
+    from twin.loading.files import load
 
     assert load(write_scenario(CRASH)).name == "crash"
 

@@ -30,7 +30,7 @@ def test_plugin_collects_scenarios_and_reports_sentences(tmp_path: Path) -> None
     text = out.stdout
     assert out.returncode == 1, text
     assert "1 failed, 1 passed" in text
-    assert ("check 'chat errors during the crash' failed in 1 of 2 replications: "
+    assert ("SLO 'chat errors during the crash' failed in 1 of 2 replications: "
             "route/chat.error_rate mean over kill..kill.end was 0.6, bound <= 0.5") in text
     assert "other" not in text.split("short test summary")[0].split("\n")[0]
 

@@ -38,5 +38,34 @@ def test_the_old_master_down_after_the_failover_reads_as_a_replica() -> None:
     sdowns = [e for e in run.timeline if e["event"] == "+sdown"]
     before = [e for e in sdowns if e["t"] < switch]
     after = [e for e in sdowns if e["t"] > switch]
-    assert before and all(not e["detail"].startswith("slave") for e in before)
-    assert after and all(e["detail"].startswith("slave name=redis-0") for e in after)
+    assert before and all(e["detail"] == "master mymaster redis-0 6379" for e in before)
+    assert after and all(e["detail"].startswith("slave redis-0:6379 redis-0 6379 @ mymaster redis-")
+                         for e in after)
+
+
+def test_a_merged_row_shows_the_span_of_the_sentinels_own_times() -> None:
+    from twin.scenario.metrics import merged, when
+
+    rows = [{"t": 30.04, "source": "sentinel/1", "event": "+sdown", "detail": "master mymaster redis-0 6379"},
+            {"t": 30.07, "source": "sentinel/0", "event": "+sdown", "detail": "master mymaster redis-0 6379"},
+            {"t": 30.11, "source": "sentinel/2", "event": "+sdown", "detail": "master mymaster redis-0 6379"},
+            {"t": 30.11, "source": "sentinel/2", "event": "+odown",
+             "detail": "master mymaster redis-0 6379 #quorum 2/2"},
+            {"t": 33.5, "source": "sentinel/0", "event": "+sdown", "detail": "master mymaster redis-0 6379"}]
+    out = merged(rows)
+    assert [(r["source"], r["n"], r["t"], r["t_last"]) for r in out] == [
+        ("sentinel/1,0,2", 3, 30.04, 30.11), ("sentinel/2", 1, 30.11, 30.11),
+        ("sentinel/0", 1, 33.5, 33.5)]  # 3.5 s after the first: another row
+    assert when(out[0]) == "30.04-30.11s"
+    assert when(out[0], 10.0, "+") == "+20.04-20.11s"
+    assert when(out[1]) == "30.11s"
+    assert rows[0].get("n") is None  # the timeline itself keeps each event
+
+
+def test_the_printed_timeline_shows_how_many_and_when(write_scenario, fake_backend, tmp_path,
+                                                      monkeypatch, capsys) -> None:
+    twin("run", str(write_scenario(CRASH)), "--backend", "fake", monkeypatch=monkeypatch)
+    line = next(x for x in capsys.readouterr().out.splitlines() if "+sdown" in x)
+    assert "+sdown x3" in line and "sentinel/0,1,2" in line
+    first, last = line.split("+sdown")[0].split()[1].rstrip("s").lstrip("+").split("-")
+    assert abs(float(last) - float(first) - 0.02) < 0.006  # the fake's sentinels: 10 ms apart

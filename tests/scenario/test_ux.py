@@ -10,7 +10,7 @@ import jsonschema
 import pytest
 from ruamel.yaml import YAML
 
-from twin import schema
+from twin.loading import editor_schema as schema
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIO_FILES = sorted([*(ROOT / "scenarios").glob("*.yaml"), *(ROOT / "examples").rglob("*.yaml")])
@@ -39,7 +39,7 @@ def test_every_shipped_scenario_passes_the_committed_schema(path: Path) -> None:
 
 @pytest.mark.parametrize("path", TOPOLOGY_FILES, ids=lambda p: p.name)
 def test_every_topology_passes_the_committed_schema(path: Path) -> None:
-    # overlays (`extends:`) are judged by the relaxed definitions: see twin/schema.py
+    # overlays (`extends:`) are judged by the relaxed definitions: see twin/loading/editor_schema.py
     assert _errors("topology", path) == []
 
 
@@ -85,12 +85,12 @@ def _emitted_names() -> dict[str, str]:
 
 
 def test_every_emitted_event_name_is_in_the_registry() -> None:
-    from twin.sim import events
+    from twin.result import events
 
     names = _emitted_names()
     assert {"+switch-master", "+sdown", "NodeNotReady", "FailedGetResourceMetric"} <= set(names)
     missing = {n: where for n, where in names.items() if not events.known(n)}
-    assert missing == {}, "add these to twin/sim/events.py"
+    assert missing == {}, "add these to twin/result/events.py"
 
 
 def test_misspelt_event_is_bad_input_with_a_hint(write_scenario) -> None:
@@ -169,10 +169,10 @@ def crash_run(write_scenario, fake_backend):
 def _render(run, width: int, **kw) -> str:
     from rich.console import Console
 
-    from twin.scenario import report
+    from twin.cli import run_report
 
     console = Console(width=width, record=True, color_system=None, file=open("/dev/null", "w"))  # noqa: SIM115
-    report.print_run(run, console, **kw)
+    run_report.print_run(run, console, **kw)
     return console.export_text()
 
 

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from twin.loading.files import load_topology
 from twin.model.topology import Topology
 from twin.sim import load as sim_load
 from twin.sim.engine import Simulation
 from twin.sim.flows import Request, RouteRuntime
-from twin.validate import load_topology
 
 TOPOLOGY = """
 apiVersion: twin.eco2/v1

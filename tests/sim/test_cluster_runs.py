@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from theory_helpers import topology
 
+from twin.loading.files import load_topology
 from twin.result.io import result_json
 from twin.sim.api import run_replications, simulate
 from twin.sim.engine import Simulation
-from twin.validate import load_topology
 
 ROOT = Path(__file__).resolve().parents[2]
 PROD = ROOT / "topologies" / "eco2-prod.yaml"

@@ -13,8 +13,8 @@ import statistics
 from collections.abc import Callable
 from pathlib import Path
 
+from twin.loading.files import load_topology
 from twin.sim.engine import Simulation
-from twin.validate import load_topology
 
 HERE = Path(__file__).resolve().parent
 

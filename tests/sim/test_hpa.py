@@ -242,9 +242,9 @@ def test_on_the_core_pods_settles_and_leaves_pending_pods():
 
 
 def test_install_on_the_prod_topology():
+    from twin.loading.files import load_topology
     from twin.sim.engine import Simulation
     from twin.sim.hpa import install
-    from twin.validate import load_topology
 
     topo = load_topology("topologies/eco2-prod.yaml")
     sim = Simulation(topo, loads={"chat": 2}, duration=120, seed=1)

@@ -65,7 +65,7 @@ def test_node_down_then_eviction_after_grace_and_toleration() -> None:
 def test_store_down_fails_the_steps_that_need_it() -> None:
     from theory_helpers import EXAMPLES
 
-    from twin.validate import load_topology
+    from twin.loading.files import load_topology
 
     topo = load_topology(EXAMPLES.parent / "eco2-dev.yaml")
     sim = Simulation(topo, {"login": 20}, duration=60.0, seed=1)
@@ -79,7 +79,7 @@ def test_store_down_fails_the_steps_that_need_it() -> None:
 def test_postgres_max_connections_against_every_pods_pool() -> None:
     from theory_helpers import EXAMPLES
 
-    from twin.validate import load_topology
+    from twin.loading.files import load_topology
 
     # prod's pools ask 165 connections; with 60 the pods that start last get none
     topo = load_topology(EXAMPLES.parent / "eco2-prod.yaml",

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from theory_helpers import binomial_ok
 
+from twin.loading.files import load_topology
 from twin.sim.engine import Simulation
-from twin.validate import load_topology
 
 HERE = Path(__file__).resolve().parent
 

@@ -225,9 +225,9 @@ def test_rolling_update_without_pre_stop_refuses_requests_and_with_it_none():
 
 
 def test_install_on_the_dev_topology_storage_node_loss():
+    from twin.loading.files import load_topology
     from twin.sim.engine import Simulation
     from twin.sim.node_lifecycle import install
-    from twin.validate import load_topology
 
     sim = Simulation(load_topology("topologies/eco2-dev.yaml"), loads={"chat": 1}, duration=600,
                      seed=1)

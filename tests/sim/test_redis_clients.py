@@ -8,10 +8,10 @@ from types import SimpleNamespace
 
 import pytest
 
+from twin.loading.files import load_topology
 from twin.sim import load
 from twin.sim.engine import Simulation
 from twin.sim.redis_clients import CONNECT_COMMANDS, attach
-from twin.validate import load_topology
 
 PROD = Path(__file__).resolve().parents[2] / "topologies" / "eco2-prod.yaml"
 

@@ -10,7 +10,7 @@ from theory_helpers import topology
 
 from twin.result.io import result_json
 from twin.result.model import Result
-from twin.result.schema import result_schema, result_schema_text
+from twin.result.result_schema import result_schema, result_schema_text
 from twin.sim.api import run_replications
 
 ROOT = Path(__file__).resolve().parents[2]

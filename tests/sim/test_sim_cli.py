@@ -10,7 +10,7 @@ from pathlib import Path
 import jsonschema
 
 from twin.result.io import read_result
-from twin.result.schema import result_schema
+from twin.result.result_schema import result_schema
 
 ROOT = Path(__file__).resolve().parents[2]
 

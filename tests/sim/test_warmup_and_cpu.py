@@ -13,8 +13,8 @@ from pathlib import Path
 from theory_helpers import assert_close, tolerance, topology
 
 from twin.capacity.theory import MMc
+from twin.loading.files import load_topology
 from twin.sim.engine import Simulation
-from twin.validate import load_topology
 
 HERE = Path(__file__).resolve().parent
 LAM, MU = 8.0, 10.0  # rho 0.8: Wq = 0.4 s

@@ -6,9 +6,9 @@ import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from twin.loading.files import load_topology
 from twin.result.stats import estimate
-from twin.sim.engine import Simulation
-from twin.validate import load_topology
+from twin.sim.api import run_replications
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "topologies" / "examples"
 
@@ -19,7 +19,7 @@ def topology(name: str, *sets: str):
 
 def replications(topo, duration: float, reps: int, warmup: float, seed: int = 7,
                  loads=None) -> list:
-    return [Simulation(topo, loads, duration, seed, r, warmup).run() for r in range(reps)]
+    return run_replications(topo, loads, duration, seed, reps, warmup).runs
 
 
 def tolerance(values: Sequence[float], expected: float, floor: float = 0.05) -> tuple[float, float]:

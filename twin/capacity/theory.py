@@ -1,8 +1,10 @@
 """Queueing theory the simulator is held against, and the what-if screen answers with.
 
-Erlang C (M/M/c), Pollaczek-Khinchine (M/G/1), Jackson networks and exact
-Mean Value Analysis of closed networks (formulas: FACTS.md). Times in seconds,
-rates per second.
+Erlang C (M/M/c), Pollaczek-Khinchine (M/G/1), the Allen-Cunneen approximation
+for M/G/c (exact for M/G/1 and M/M/c), Jackson networks, exact Mean Value
+Analysis of closed networks, Seidmann's multi-server stations for MVA and
+Schweitzer's approximate MVA for many users (formulas: Kleinrock, Queueing Systems vol. 1; Lazowska et al.,
+Quantitative System Performance, ch. 6-7). Times in seconds, rates per second.
 """
 
 from __future__ import annotations
@@ -127,6 +129,91 @@ def mva(demands: Sequence[float], users: int, think: float = 0.0) -> MVAResult:
         r = [d * (1 + qk) for d, qk in zip(demands, q, strict=True)]
         x = n / (think + sum(r))
         q = [x * rk for rk in r]
+    return MVAResult(throughput=x, response=sum(r), residence=r, queue=q)
+
+
+def mgc_wait(lam: float, mean: float, scv: float, c: int, ca2: float = 1.0) -> float:
+    """Mean wait in a GI/G/c queue by Allen-Cunneen: Wq(M/M/c) x (ca^2 + cs^2) / 2.
+
+    scv: the squared coefficient of variation of the service time (1 exponential,
+    0 constant); ca2 that of the inter-arrival times (1 for Poisson). Exact for
+    M/G/1 (it is Pollaczek-Khinchine) and for M/M/c; inf when rho >= 1.
+    """
+    if lam <= 0:
+        return 0.0
+    a = lam * mean
+    if a >= c:
+        return math.inf
+    return erlang_c(c, a) / (c / mean - lam) * (ca2 + scv) / 2
+
+
+def servers_for(offered: float, servers_per_queue: int, most: float = 1.0) -> int:
+    """The fewest queues of `servers_per_queue` servers that keep the utilisation of each,
+    offered / (k c), below `most` (strictly below when most is 1: a queue at rho 1 grows)."""
+    if offered <= 0:
+        return 1
+    k = math.ceil(offered / (servers_per_queue * most) - 1e-12)
+    if most >= 1.0 and offered / (k * servers_per_queue) >= 1.0:
+        k += 1
+    return max(1, k)
+
+
+@dataclass(frozen=True)
+class Station:
+    """A station of a closed network: demand D_k = visits x service time, c servers
+    (c = 0: a delay station, no queue)."""
+
+    demand: float
+    servers: int = 1
+
+
+def seidmann(stations: Sequence[Station]) -> tuple[list[float], float]:
+    """Seidmann's approximation: a c-server station of demand D as a single server of
+    demand D / c and a delay of D (c - 1) / c. Returns (queueing demands, total delay)."""
+    queueing: list[float] = []
+    delay = 0.0
+    for s in stations:
+        if s.servers <= 0:
+            delay += s.demand
+        else:
+            queueing.append(s.demand / s.servers)
+            delay += s.demand * (s.servers - 1) / s.servers
+    return queueing, delay
+
+
+def mva_stations(stations: Sequence[Station], users: int, think: float = 0.0,
+                 exact_up_to: int = 2000) -> MVAResult:
+    """MVA of a closed network with multi-server and delay stations (Seidmann).
+
+    Exact MVA for up to `exact_up_to` users; beyond, Schweitzer's fixed point
+    Q_k(n-1) ~ (n-1)/n Q_k(n), which costs the same at any population. The
+    response includes the delay stations' time; residence lists the queueing ones.
+    """
+    queueing, delay = seidmann(stations)
+    if users <= exact_up_to:
+        res = mva(queueing, users, think + delay)
+    else:
+        res = schweitzer(queueing, users, think + delay)
+    return MVAResult(throughput=res.throughput, response=res.response + delay,
+                     residence=res.residence, queue=res.queue)
+
+
+def schweitzer(demands: Sequence[float], users: int, think: float = 0.0,
+               tolerance: float = 1e-9, rounds: int = 10_000) -> MVAResult:
+    """Schweitzer-Bard approximate MVA for a closed network of single-server stations."""
+    k = len(demands)
+    n = float(users)
+    q = [n / max(1, k)] * k
+    x = 0.0
+    r = [0.0] * k
+    for _ in range(rounds):
+        r = [d * (1 + (n - 1) / n * qk) for d, qk in zip(demands, q, strict=True)]
+        x = n / (think + sum(r)) if think + sum(r) > 0 else 0.0
+        new = [x * rk for rk in r]
+        if max((abs(a - b) for a, b in zip(new, q, strict=True)), default=0.0) < tolerance * n:
+            q = new
+            break
+        q = new
     return MVAResult(throughput=x, response=sum(r), residence=r, queue=q)
 
 

@@ -1,36 +1,8 @@
 """`twin`: the command line. Thin: each command parses, calls the twin API, prints.
 
-Command groups live in their own modules (model, sim, scenario, replica), each
-registering its commands on the one Typer app.
+The Typer app and the console entry point are in `twin.cli.app`; the command
+groups (model, sim, scenario, replica, demo, capacity, tui) are modules of their own, each
+registering its commands on that app, and `twin.cli.common` holds what they
+share. This package imports none of them, so a group that imports `common`
+never imports the package back through the app.
 """
-
-from __future__ import annotations
-
-import sys
-
-import typer
-
-from twin.cli import common, demo, model, replica, scenario, sim
-
-app = typer.Typer(
-    name="twin",
-    help="Eco2 twin: a local simulator and replica of the Eco2 Kubernetes cluster.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-
-for _group in (model, sim, scenario, replica, demo):
-    _group.register(app)
-
-
-def main() -> None:
-    """Console entry point: bad input exits 2 with file, line and field; never a traceback."""
-    try:
-        app()
-    except common.Exit as e:
-        sys.exit(e.code)
-
-
-if __name__ == "__main__":
-    main()

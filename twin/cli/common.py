@@ -52,8 +52,11 @@ def bad_input(error: ModelError) -> Exit:
     return Exit(BAD_INPUT)
 
 
-def cannot_run(what: str, how: str = "") -> Exit:
-    """A backend or server is missing: say what and how to get it; exit status 3."""
+def cannot_run(what: str | Exception, how: str = "") -> Exit:
+    """Something this machine lacks (a twin.result.backend.CannotRun, or its words):
+    say what and how to get it; exit status 3."""
+    if not isinstance(what, str):
+        what, how = getattr(what, "what", str(what)), getattr(what, "how", how)
     err.print(f"cannot run: {what}", style="bold red", markup=False)
     if how:
         err.print(how, markup=False)

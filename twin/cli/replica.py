@@ -11,7 +11,8 @@ from typing import Annotated, NoReturn
 
 import typer
 
-from twin.cli import common
+from twin.cli import common, out_dir
+from twin.model.errors import ModelError
 
 TopologyOpt = Annotated[Path, typer.Option("-t", "--topology", help="Topology file.")]
 SetOpt = Annotated[list[str] | None, typer.Option("--set", help="PATH=VALUE override (repeatable).")]
@@ -22,8 +23,8 @@ def _exit(e: common.Exit) -> NoReturn:
 
 
 def _load(path: Path, sets: list[str] | None):  # noqa: ANN202 - a Topology
+    from twin.loading.files import load_topology
     from twin.model.errors import ModelError
-    from twin.validate import load_topology
 
     common.warn_sets(sets)
     try:
@@ -43,14 +44,11 @@ def render_cmd(
     check: Annotated[bool, typer.Option(help="Validate offline against Kubernetes and Istio schemas.")] = True,
 ) -> None:
     """The kind cluster config and the manifests of the replica, written atomically."""
-    from twin.render import render, write
+    from twin.render.manifests import render, write
 
+    if bad := out_dir.problems("--out", out):
+        raise common.bad_input(ModelError(bad))
     topo = _load(topology, set_)
-    if out.exists() and not out.is_dir():
-        from twin.model.errors import ModelError, Problem
-
-        raise common.bad_input(ModelError([Problem(str(out), 0, 0, "--out",
-                                                    "exists and is not a directory")]))
     rendered = render(topo)
     try:
         import kubernetes_validate  # noqa: F401
@@ -60,7 +58,7 @@ def render_cmd(
                  "(pip install kubernetes-validate)")
         check = False
     if check:
-        from twin.render.schema import check_kind_config, check_objects
+        from twin.render.manifest_check import check_kind_config, check_objects
 
         report = check_objects(rendered.objects, topo.cluster.kubernetes_version)
         if report.note:

@@ -12,8 +12,7 @@ from typing import Annotated
 
 import typer
 
-import twin.scenario  # noqa: F401,I001 - registers kind: Scenario for `twin validate`
-from twin.cli import common
+from twin.cli import common, out_dir
 
 
 def _progress_runner(label: str):
@@ -51,12 +50,14 @@ def register(app: typer.Typer) -> None:
         ] = "related",
     ) -> None:
         """Run scenarios (on the simulator by default) and judge their checks."""
+        from twin.cli import run_report
         from twin.model.errors import ModelError
+        from twin.result.backend import CannotRun
         from twin.scenario import junit as junit_xml
         from twin.scenario import loader, report
-        from twin.scenario.runner import BackendMissing, backend_names, execute, get_backend
+        from twin.scenario.runner import backend_names, execute, get_backend
 
-        loaded, problems = [], []  # every bad option and file at once
+        loaded, problems = [], out_dir.problems("--out", out) + out_dir.problems("--junit", junit, False)
         if format_ not in ("table", "json"):
             problems.append(_problem("--format", "must be table or json"))
         if events not in ("related", "all"):
@@ -78,8 +79,8 @@ def register(app: typer.Typer) -> None:
                                                                  "their results would overwrite each other")]))
         try:
             be = get_backend(backend)
-        except BackendMissing as e:
-            raise common.cannot_run(e.what, e.how) from None
+        except CannotRun as e:
+            raise common.cannot_run(e) from None
 
         runs = []
         for item in loaded:
@@ -92,11 +93,11 @@ def register(app: typer.Typer) -> None:
             try:
                 with bar:
                     run = execute(item, backend, seed, replications, progress)
-            except BackendMissing as e:
-                raise common.cannot_run(e.what, e.how) from None
+            except CannotRun as e:
+                raise common.cannot_run(e) from None
             runs.append(run)
             if format_ == "table":
-                report.print_run(run, common.out, events)
+                run_report.print_run(run, common.out, events)
                 common.out.print()
             if out is not None:
                 target = out if len(loaded) == 1 else out / scn.name
@@ -120,6 +121,7 @@ def register(app: typer.Typer) -> None:
         format_: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
     ) -> None:
         """Runs side by side: settings, key events, user impact, checks."""
+        from twin.cli import run_report
         from twin.model.errors import ModelError
         from twin.scenario import compare
 
@@ -130,7 +132,7 @@ def register(app: typer.Typer) -> None:
         if format_ == "json":
             common.out.print_json(json.dumps(compare.compare_json(cols)))
         else:
-            compare.print_compare(cols, common.out)
+            run_report.print_compare(cols, common.out)
 
 
 def _problem(field: str, message: str):

@@ -20,7 +20,7 @@ from typing import Annotated
 
 import typer
 
-from twin.cli import common
+from twin.cli import common, out_dir
 from twin.sim.saturation import warning_lines as saturation_warning
 
 
@@ -218,15 +218,15 @@ def register(app: typer.Typer) -> None:
 
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+        from twin.loading.files import load_topology
         from twin.model.errors import ModelError, Problem
         from twin.model.units import parse_duration
         from twin.result.io import write_run
         from twin.result.model import RunInfo
         from twin.sim.api import run_replications
         from twin.sim.load import resolve
-        from twin.validate import load_topology
 
-        problems: list[Problem] = []  # every bad option, file and --set at once
+        problems: list[Problem] = out_dir.problems("--out", out)  # every bad option, file and --set at once
 
         def seconds(opt: str, value: str | None) -> float | None:
             if value is None:

@@ -142,3 +142,19 @@ def dns_name(topology: Topology, name: str) -> str:
     if store is not None:
         return f"{store.service}.{store.namespace}.svc.cluster.local"
     return name
+
+
+def key(kind: str, name: str) -> str:
+    """A component's key, `KIND/NAME`."""
+    return f"{kind}/{name}"
+
+
+def target_key(topology: Topology, name: str) -> str:
+    """An emit's `via` name as a component key: a service, store or worker, else an external."""
+    if topology.service(name) is not None:
+        return key("service", name)
+    if topology.store(name) is not None:
+        return key("store", name)
+    if topology.worker(name) is not None:
+        return key("worker", name)
+    return key("external", name)

@@ -1,14 +1,18 @@
 """Where a pod may run: taints, tolerations, nodeSelector and node affinity.
 
-The one place this matching lives; the simulator's scheduler, the validator,
-the blast radius and the renderer all ask it.
+The one place this matching lives; the simulator's scheduler, the loader's
+checks (`unplaceable`), the blast radius and the renderer all ask it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from twin.model.references import Finding
 from twin.model.topology import NodePool, NodeRequirement, NodeSpec, Placement, Taint, Topology
+
+NO_NODE = "can run on no node"
+"""The phrase of every `unplaceable` finding (the loader drops them after a broken pool)."""
 
 
 @dataclass(frozen=True)
@@ -96,3 +100,20 @@ def why_not(placement: Placement, node: Node) -> str:
     if untolerated:
         return f"node {node.name} has taint {', '.join(untolerated)} not tolerated"
     return ""
+
+
+def unplaceable(topology: Topology) -> list[Finding]:
+    """Workloads with replicas and stores that no node admits, as (location, message):
+    a file that cannot be scheduled anywhere is bad input, not a simulation result."""
+    all_nodes = nodes(topology)
+    found: list[Finding] = []
+    for key in ("services", "workers", "platform"):
+        for i, w in enumerate(getattr(topology, key)):
+            if w.replicas and not any(eligible(w.placement, n) for n in all_nodes):
+                found.append(((key, i, "placement"),
+                              f"{w.name} {NO_NODE}: its nodeSelector, affinity and tolerations "
+                              "match no node whose taints it tolerates"))
+    for i, s in enumerate(topology.stores):
+        if not any(eligible(s.placement, n) for n in all_nodes):
+            found.append((("stores", i, "placement"), f"{s.name} {NO_NODE}"))
+    return found

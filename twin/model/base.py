@@ -3,10 +3,22 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+import typing
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
+from pydantic_core.core_schema import ErrorType
 
+from twin.model.errors import closest
 from twin.model.units import Duration
 
 API_VERSION = "twin.eco2/v1"
@@ -28,9 +40,48 @@ Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 
 
 class Strict(BaseModel):
-    """Unknown fields are errors: a typo must not pass silently."""
+    """Unknown fields are errors: a typo must not pass silently, and one close to a known
+    field says which (`concurency`: did you mean 'concurrency'?). YAML's .inf and .nan are
+    no numbers a cluster has (a run of .inf seconds would never end)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _spelling(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        try:
+            return handler(data)
+        except ValidationError as e:
+            names = [n for name, f in cls.model_fields.items() for n in (name, f.alias) if n]
+            errors = e.errors()
+            hints = {i: match for i, err in enumerate(errors)
+                     if err["type"] == "extra_forbidden" and len(err["loc"]) == 1
+                     and (match := closest(str(err["loc"][0]), names)) is not None}
+            if not hints:
+                raise
+            raise ValidationError.from_exception_data(e.title, [
+                _unknown(err, hints[i]) if i in hints else _again(err)
+                for i, err in enumerate(errors)]) from None
+
+
+_PYDANTIC_ERRORS = frozenset(typing.get_args(ErrorType))
+
+
+def _unknown(err: Any, match: str) -> InitErrorDetails:
+    return InitErrorDetails(type=PydanticCustomError(
+        "unknown_field", f"unknown field (check the spelling; did you mean {match!r}?)"),
+        loc=err["loc"], input=err["input"])
+
+
+def _again(err: Any) -> InitErrorDetails:
+    """An error as it was, to raise once more beside a spelling hint."""
+    if err["type"] in _PYDANTIC_ERRORS:
+        detail = InitErrorDetails(type=err["type"], loc=err["loc"], input=err["input"])
+        if "ctx" in err:
+            detail["ctx"] = err["ctx"]
+        return detail
+    return InitErrorDetails(type=PydanticCustomError(err["type"], err["msg"]),
+                            loc=err["loc"], input=err["input"])
 
 
 class Named(Strict):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 
@@ -24,3 +25,18 @@ class ModelError(Exception):
     def __init__(self, problems: list[Problem]):
         self.problems = sorted(set(problems))
         super().__init__("\n".join(str(p) for p in self.problems))
+
+
+def closest(name: str, known: Iterable[str]) -> str | None:
+    """The known name `name` is probably a misspelling of (difflib's ratio of 0.75 and more;
+    `concurency` for `concurrency`, `postgress` for `postgres`), or None."""
+    from difflib import get_close_matches
+
+    found = get_close_matches(name, sorted(set(known)), n=1, cutoff=0.75)
+    return found[0] if found else None
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """`; did you mean 'postgres'?` to end a message about an unknown name, or ``."""
+    match = closest(name, known)
+    return f"; did you mean {match!r}?" if match is not None and match != name else ""

@@ -9,9 +9,19 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 
-from twin.model.topology import RabbitMQ, Redis, Step, Topology
+from twin.model.errors import did_you_mean
+from twin.model.steps import EmitStep, PublishStep, route_walk
+from twin.model.topology import RabbitMQ, Redis, Route, Topology
 
 Finding = tuple[tuple, str]
+
+
+def _stores_of(t: Topology) -> list[str]:
+    return [s.name for s in t.stores]
+
+
+def _services_of(t: Topology) -> list[str]:
+    return [s.name for s in t.services]
 
 
 def check(t: Topology) -> list[Finding]:
@@ -87,7 +97,8 @@ def _workloads(t: Topology) -> Iterator[Finding]:
             for ci, client in enumerate(w.clients):
                 store = t.store(client.store)
                 if store is None:
-                    yield (*loc, "clients", ci, "store"), f"no store named {client.store!r}"
+                    yield (*loc, "clients", ci, "store"), (
+                        f"no store named {client.store!r}{did_you_mean(client.store, _stores_of(t))}")
                 elif client.via == "sentinel" and not (isinstance(store, Redis) and store.mode == "sentinel"):
                     yield (*loc, "clients", ci, "via"), f"store {store.name!r} has no Sentinel to go through"
             if w.hpa and w.hpa.metric == "queue_length" and t.queue(w.hpa.queue or "") is None:
@@ -159,30 +170,41 @@ def _stores(t: Topology) -> Iterator[Finding]:
                     "every write would be refused")
 
 
-def _steps(t: Topology, steps: list[Step], loc: tuple) -> Iterator[Finding]:
-    for i, step in enumerate(steps):
-        sloc = (*loc, i)
+_NAMES = {
+    "call": ("service", "no service named {!r}"),
+    "stream": ("service", "no service named {!r}"),
+    "emit": ("service", "no service named {!r}"),
+    "store": ("store", "no store named {!r}"),
+    "external": ("external", "no external dependency named {!r}"),
+}
+"""Step kinds whose target is a component of one kind, and the finding when it is not."""
+
+_KNOWN = {
+    "service": _services_of,
+    "store": _stores_of,
+    "external": lambda t: [e.name for e in t.externals],
+}
+"""The names a misspelt target is compared with, for its did-you-mean."""
+
+
+def _steps(t: Topology, route: Route, loc: tuple) -> Iterator[Finding]:
+    for step, ctx in route_walk(t, route):
+        sloc = (*loc, *ctx.path)
         field = step.target_field
-        name = getattr(step, field)
-        if field in ("call", "stream", "emit") and t.service(name) is None:
-            yield (*sloc, field), f"no service named {name!r}"
-        elif field == "store" and t.store(name) is None:
-            yield (*sloc, field), f"no store named {name!r}"
-        elif field == "external" and t.external(name) is None:
-            yield (*sloc, field), f"no external dependency named {name!r}"
-        elif field == "publish":
-            if t.queue(name) is None:
-                yield (*sloc, field), f"no queue named {name!r}"
-            elif t.consumer(name) is None:
-                yield (*sloc, field), f"no worker consumes queue {name!r}"
-        for vi, via in enumerate(step.via):
-            if t.workload(via) is None and t.store(via) is None:
-                yield (*sloc, "via", vi), f"no service or store named {via!r}"
-        if step.branch is not None:
-            for bi, branch in enumerate(step.branch):
-                yield from _steps(t, branch.steps, (*sloc, "branch", bi, "steps"))
-        yield from _steps(t, step.steps, (*sloc, "steps"))
-        yield from _steps(t, step.fallback, (*sloc, "fallback"))
+        if field in _NAMES:
+            name = getattr(step, field)
+            kind, message = _NAMES[field]
+            if getattr(t, kind)(name) is None:
+                yield (*sloc, field), message.format(name) + did_you_mean(name, _KNOWN[kind](t))
+        elif isinstance(step, PublishStep):
+            if t.queue(step.publish) is None:
+                yield (*sloc, field), f"no queue named {step.publish!r}"
+            elif t.consumer(step.publish) is None:
+                yield (*sloc, field), f"no worker consumes queue {step.publish!r}"
+        if isinstance(step, EmitStep):
+            for vi, via in enumerate(step.via):
+                if t.workload(via) is None and t.store(via) is None:
+                    yield (*sloc, "via", vi), f"no service or store named {via!r}"
 
 
 def _routes(t: Topology) -> Iterator[Finding]:
@@ -190,4 +212,4 @@ def _routes(t: Topology) -> Iterator[Finding]:
     for i, r in enumerate(t.routes):
         if r.entry not in vs_names and t.service(r.entry) is None:
             yield ("routes", i, "entry"), f"no VirtualService or service named {r.entry!r}"
-        yield from _steps(t, r.steps, ("routes", i, "steps"))
+        yield from _steps(t, r, ("routes", i))

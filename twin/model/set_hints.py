@@ -1,4 +1,4 @@
-"""Warnings for `--set` values that are valid but probably not meant.
+"""Warnings for `--set` and file values that are valid but probably not meant.
 
 Durations take a bare number as seconds, so `stores.redis.sentinel.down_after=5000`
 (Sentinel's own `down-after-milliseconds 5000`) is 83 minutes, not 5 s: valid, and
@@ -8,6 +8,7 @@ gets a warning naming what was probably meant.
 
 from __future__ import annotations
 
+import math
 import typing
 from typing import Any
 
@@ -76,6 +77,25 @@ def _is_duration(field: FieldInfo) -> bool:
                for m in [*field.metadata, *validators(field.annotation)])
 
 
+def hint(model: type[BaseModel], path: str, value: Any) -> str | None:
+    """What a bare number `value` at dotted `path` of `model` probably meant, when it is a
+    duration that large: the one rule for `--set` and for files."""
+    if isinstance(value, bool):
+        return None
+    try:
+        number = float(value.strip() if isinstance(value, str) else value)
+    except (TypeError, ValueError, OverflowError):
+        return None  # a unit was given, or no number at all: nothing to guess
+    if not math.isfinite(number):
+        return None
+    field = field_at(model, path.split("."))
+    if field is None or not _is_duration(field) or not _suspicious(field, path, number):
+        return None
+    written = value.strip() if isinstance(value, str) else f"{value:g}"
+    return (f"a bare number is seconds, so this is {format_duration(number)}; for milliseconds "
+            f"write {written}ms ({format_duration(number / 1000)})")
+
+
 def warnings(model: type[BaseModel], sets: list[str], prefix: str = "") -> list[str]:
     """One line per `--set PATH=VALUE` whose bare number on a duration looks like
     milliseconds; `prefix` (`scenario.`) selects the sets this model takes."""
@@ -84,13 +104,7 @@ def warnings(model: type[BaseModel], sets: list[str], prefix: str = "") -> list[
         path, _, value = s.partition("=")
         if prefix and not path.startswith(prefix) or not prefix and path.startswith("scenario."):
             continue
-        try:
-            number = float(value.strip())
-        except ValueError:
-            continue  # a unit was given: nothing to guess
-        field = field_at(model, path.removeprefix(prefix).split("."))
-        if field is not None and _is_duration(field) and _suspicious(field, path, number):
-            out.append(f"--set {s}: a bare number is seconds, so this is "
-                       f"{format_duration(number)}; for milliseconds write {value.strip()}ms "
-                       f"({format_duration(number / 1000)})")
+        found = hint(model, path.removeprefix(prefix), value)
+        if found is not None:
+            out.append(f"--set {s}: {found}")
     return out

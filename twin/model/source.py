@@ -1,43 +1,28 @@
-"""YAML with positions: load, `extends:` merge, `--set` overrides, error locations.
+"""Files with positions: `extends:` merge, `--set` overrides, error locations.
 
 Every value keeps the file, line and column that supplied it, through overlay
-merges and overrides, so that a problem found later names its true origin.
+merges and overrides, so that a problem found later names its true origin. The
+YAML itself is read (safely, and once per text) by twin.model.reader.
 """
 
 from __future__ import annotations
 
-import datetime as _dt
-import io
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
-
 from twin.model.base import API_VERSION
-from twin.model.errors import ModelError, Problem
+from twin.model.errors import ModelError, Problem, did_you_mean
+from twin.model.reader import Node, Pos, plain, read_yaml
+
+log = logging.getLogger("twin.input")
+"""Warnings about valid input probably not meant; with no handler set, Python prints them
+to stderr as they are."""
+
+__all__ = ["REMOVE", "Document", "Node", "Pos", "apply_overrides", "document", "parse_set"]
 
 REMOVE = "$remove"
-_SAFE_TAGS = {None, "tag:yaml.org,2002:str", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float",
-              "tag:yaml.org,2002:bool", "tag:yaml.org,2002:null", "tag:yaml.org,2002:map",
-              "tag:yaml.org,2002:seq", "!!str", "!!int", "!!float", "!!bool", "!!null"}
-
-
-@dataclass(frozen=True)
-class Pos:
-    file: str
-    line: int = 0
-    column: int = 0
-
-
-@dataclass
-class Node:
-    """A YAML value with where it came from."""
-
-    value: Any  # dict[str, Node] | list[Node] | scalar
-    pos: Pos
 
 
 @dataclass
@@ -54,10 +39,16 @@ class Document:
     live: Any = None  # the copy being validated, with items cut out after their errors
     shifts: list[tuple[tuple, int]] = field(default_factory=list)  # (list path, index) cut, in order
     set_problems: list[Problem] = field(default_factory=list)  # --set paths that named nothing
+    new_items: dict[Pos, str] = field(default_factory=dict)  # overlay items that matched nothing
+    warnings: list[str] = field(default_factory=list)  # valid values probably not meant
+
+    def path(self, loc: tuple) -> tuple:
+        """A pydantic-style location as a path of the merged file."""
+        return self.original(_real_path(self.live, loc)) if self.shifts else _real_path(self.data, loc)
 
     def locate(self, loc: tuple) -> tuple[Pos, str]:
         """Position and dotted, name-keyed field path of a pydantic-style location."""
-        path = self.original(_real_path(self.live, loc)) if self.shifts else _real_path(self.data, loc)
+        path = self.path(loc)
         for n in range(len(path), -1, -1):
             if path[:n] in self.positions:
                 return self.positions[path[:n]], field_path(self.data, path)
@@ -73,84 +64,33 @@ class Document:
         return path
 
     def problem(self, loc: tuple, message: str) -> Problem:
+        new = self._new_item(self.path(loc)) if self.new_items else None
+        if new is not None:  # one problem for the item, whichever of its fields are missing
+            return new
         pos, name = self.locate(loc)
         return Problem(pos.file, pos.line, pos.column, name, message)
 
-
-# ----------------------------------------------------------------- reading
-
-
-def _tag(obj: Any) -> str | None:
-    tag = getattr(obj, "tag", None)
-    return getattr(tag, "value", tag) if tag is not None else None
-
-
-def _annotate(obj: Any, pos: Pos, file: str, problems: list[Problem]) -> Node:
-    tag = _tag(obj)
-    if isinstance(obj, TaggedScalar) or tag not in _SAFE_TAGS:
-        problems.append(Problem(file, pos.line, pos.column, "",
-                                f"YAML tag {tag!r} is not allowed (plain YAML only)"))
-        return Node(None, pos)
-    if isinstance(obj, CommentedMap):
-        out: dict[str, Node] = {}
-        for key in obj:
-            line, col = obj.lc.key(key)
-            kpos = Pos(file, line + 1, col + 1)
-            if not isinstance(key, str):
-                problems.append(Problem(file, kpos.line, kpos.column, str(key),
-                                        "keys must be strings"))
-                continue
-            out[key] = _annotate(obj[key], kpos, file, problems)
-        return Node(out, pos)
-    if isinstance(obj, CommentedSeq):
-        items = []
-        for i, item in enumerate(obj):
-            line, col = obj.lc.item(i)
-            items.append(_annotate(item, Pos(file, line + 1, col + 1), file, problems))
-        return Node(items, pos)
-    if isinstance(obj, bool) or obj is None:
-        return Node(obj, pos)
-    if isinstance(obj, int):
-        return Node(int(obj), pos)
-    if isinstance(obj, float):
-        return Node(float(obj), pos)
-    if isinstance(obj, _dt.date | _dt.datetime):
-        return Node(obj.isoformat(), pos)
-    return Node(str(obj), pos)
+    def _new_item(self, path: tuple) -> Problem | None:
+        """A field missing from an overlay's item that matched no item of its base: the
+        name is the likelier mistake."""
+        if not path or _present(self.data, path):
+            return None
+        for n in range(len(path) - 1, 0, -1):
+            pos = self.positions.get(path[:n])
+            if pos in self.new_items:
+                return Problem(pos.file, pos.line, pos.column, field_path(self.data, path[:n]),
+                               self.new_items[pos])
+        return None
 
 
-def read_yaml(path: Path, display: str | None = None) -> Node:
-    """One YAML file as a Node tree; syntax errors and unsafe tags raise ModelError."""
-    file = display or str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as e:
-        raise ModelError([Problem(file, 0, 0, "", f"cannot read: {e.strerror or e}")]) from None
-    return parse_yaml(text, file)
-
-
-def parse_yaml(text: str, file: str) -> Node:
-    yaml = YAML(typ="rt")
-    yaml.allow_duplicate_keys = False
-    try:
-        obj = yaml.load(io.StringIO(text))
-    except MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
-        msg = " ".join(x for x in (e.context, e.problem) if x) or "invalid YAML"
-        raise ModelError([Problem(file, line, col, "", f"YAML: {msg}")]) from None
-    except YAMLError as e:
-        raise ModelError([Problem(file, 0, 0, "", f"YAML: {e}")]) from None
-    except RecursionError:
-        raise ModelError([Problem(file, 0, 0, "", "YAML nested too deeply")]) from None
-    except TypeError:  # ruamel cannot hash a complex key (`? [a, b]`)
-        raise ModelError([Problem(file, 0, 0, "", "YAML: a mapping key must be a plain value, "
-                                                  "not a list or a mapping")]) from None
-    problems: list[Problem] = []
-    node = _annotate(obj, Pos(file, 1, 1), file, problems)
-    if problems:
-        raise ModelError(problems)
-    return node
+def _present(data: Any, path: tuple) -> bool:
+    for part in path:
+        if isinstance(data, dict) and part in data or (
+                isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data)):
+            data = data[part]
+        else:
+            return False
+    return True
 
 
 # ----------------------------------------------------------------- merging
@@ -172,12 +112,33 @@ def _merge_key(items: list[Node], parent: object = None) -> str | None:
     return None
 
 
-def merge(base: Node, over: Node, parent: object = None) -> Node:
+@dataclass
+class Overlay:
+    """What an overlay's named items matched in its base."""
+
+    new_items: dict[Pos, str] = field(default_factory=dict)  # position of an item -> a note
+    problems: list[Problem] = field(default_factory=list)  # a $remove that removed nothing
+
+    def unmatched(self, item: Node, key: str, name: str, base: list[Node]) -> None:
+        names = [i.value[key].value for i in base]
+        where = base[0].pos.file if base else "its base"
+        hint = did_you_mean(name, names)
+        remove = item.value.get(REMOVE)
+        if remove is not None and remove.value is True:
+            self.problems.append(Problem(remove.pos.file, remove.pos.line, remove.pos.column,
+                                         REMOVE, f"{name!r} matches no item in {where}: nothing "
+                                                 f"to remove{hint}"))
+        else:
+            self.new_items[item.pos] = (f"{name!r} matches no item in {where}, so it is a new item "
+                                        f"and lacks required fields{hint}")
+
+
+def merge(base: Node, over: Node, parent: object = None, overlay: Overlay | None = None) -> Node:
     """Overlay merge: mappings merge, lists of named items merge by name, else replace."""
     if isinstance(base.value, dict) and isinstance(over.value, dict):
         out = dict(base.value)
         for key, val in over.value.items():
-            out[key] = merge(out[key], val, key) if key in out else val
+            out[key] = merge(out[key], val, key, overlay) if key in out else val
         return Node(out, base.pos)
     key = _merge_key(base.value + over.value, parent) \
         if isinstance(base.value, list) and isinstance(over.value, list) and over.value else None
@@ -187,8 +148,10 @@ def merge(base: Node, over: Node, parent: object = None) -> Node:
         for item in over.value:
             name = item.value[key].value
             if name in index:
-                items[index[name]] = merge(items[index[name]], item)
+                items[index[name]] = merge(items[index[name]], item, None, overlay)
             else:
+                if overlay is not None:
+                    overlay.unmatched(item, key, name, base.value)
                 index[name] = len(items)
                 items.append(item)
         return Node(items, base.pos)
@@ -237,8 +200,10 @@ def _header(node: Node, file: str, kinds: tuple[str, ...]) -> str:
 
 
 def load_document(path: str | Path, kinds: tuple[str, ...] = ("Topology", "Scenario", "Sweep"),
-                  _seen: tuple[Path, ...] = ()) -> tuple[str, Node, list[str]]:
-    """A file and the overlays it extends, merged into one Node tree."""
+                  _seen: tuple[Path, ...] = (), overlay: Overlay | None = None,
+                  ) -> tuple[str, Node, list[str]]:
+    """A file and the overlays it extends, merged into one Node tree; `overlay` collects
+    the overlays' items that match nothing in their base."""
     path = Path(path)
     resolved = path.resolve()
     if resolved in _seen:
@@ -255,22 +220,50 @@ def load_document(path: str | Path, kinds: tuple[str, ...] = ("Topology", "Scena
         if not parent.exists():
             raise ModelError([Problem(str(path), ext.pos.line, ext.pos.column, "extends",
                                       f"no such file: {parent}")])
-        _, base, base_files = load_document(parent, ("Topology",), (*_seen, resolved))
-        node = merge(base, node)
+        _, base, base_files = load_document(parent, ("Topology",), (*_seen, resolved), overlay)
+        node = merge(base, node, None, overlay)
         files = base_files + files
     return kind, _drop_removed(node), files
 
 
 def document(path: str | Path, kinds: tuple[str, ...] = ("Topology", "Scenario", "Sweep"),
              overrides: list[tuple[str, Any, Pos]] = ()) -> Document:
-    kind, node, files = load_document(path, kinds)
-    problems: list[Problem] = []
+    overlay = Overlay()
+    kind, node, files = load_document(path, kinds, overlay=overlay)
+    problems: list[Problem] = list(overlay.problems)
     if overrides:  # a --set that names nothing is reported with the file's own problems
         node = apply_overrides(node, overrides, problems)
     data, positions = flatten(node)
-    doc = Document(kind, data, positions, str(path), files)
+    doc = Document(kind, data, positions, str(path), files, new_items=overlay.new_items)
     doc.set_problems = problems
+    if kind == "Topology":
+        doc.warnings = _duration_hints(data, positions)
+        for line in doc.warnings:
+            log.warning("warning: %s", line)
     return doc
+
+
+def _duration_hints(data: Any, positions: dict[tuple, Pos]) -> list[str]:
+    """A file's (or a scenario's `overrides:`) bare numbers that look like milliseconds on a
+    duration, judged as a `--set` of the same value is; a `--set` warns for itself."""
+    from twin.model.set_hints import hint
+    from twin.model.topology import Topology
+
+    out = []
+    for path, pos in positions.items():
+        value = _at(data, path)
+        if isinstance(value, int | float) and not isinstance(value, bool) and pos.line:
+            name = field_path(data, path)
+            found = hint(Topology, name, value)
+            if found is not None:
+                out.append(f"{pos.file}:{pos.line}:{pos.column}: {name}: {found}")
+    return out
+
+
+def _at(data: Any, path: tuple) -> Any:
+    for part in path:
+        data = data[part]
+    return data
 
 
 # --------------------------------------------------------------- overrides
@@ -285,8 +278,8 @@ def parse_set(text: str) -> tuple[str, Any, Pos]:
     if not path.strip():
         raise ModelError([Problem(pos.file, 0, 0, "", "empty PATH")])
     try:
-        value = YAML(typ="safe", pure=True).load(raw) if raw.strip() else ""
-    except YAMLError:
+        value = plain(raw) if raw.strip() else ""
+    except ModelError:  # not YAML (`a: b: c`): the text as it stands
         value = raw
     return path.strip(), value, pos
 
@@ -347,17 +340,25 @@ def _set(node: Node, parts: list[str], value: Node, pos: Pos, parent: object = N
                 names = [str(it.value[k].value) for it in node.value if isinstance(it.value, dict)
                          for k in (MERGE_KEYS[0], *keys[len(_keys(parent)):]) if k in it.value]
                 hint = f" (have: {', '.join(names)})" if names else ""
-                raise KeyError(f"no item named {part!r}{hint}")
+                raise KeyError(f"no item named {part!r}{hint}{did_you_mean(part, names)}")
             if last:
                 node.value[match[0]] = value
                 return
             node = node.value[match[0]]
             parent = None
         else:
-            raise KeyError(f"{'.'.join(parts[:i])} is a value, not a mapping or list")
+            above = parts[i - 1] if i else parent
+            raise KeyError(f"{above} is a value ({node.value!r}), not a mapping or a list")
 
 
 # ----------------------------------------------------------------- locations
+
+
+TAG_KEYS = ("kind", "action")
+"""The keys tagged unions read their tag from (a store's `kind`, a timeline item's
+`action`): in an error's location the tag names the member, not a key of the data.
+A route step's kind is the key present, not a value: its tag is its class's name
+(`CallStep`), which no key of a file is spelt like."""
 
 
 def _real_path(data: Any, loc: tuple) -> tuple:
@@ -369,7 +370,8 @@ def _real_path(data: Any, loc: tuple) -> tuple:
             out.append(part)
             cur = cur[part]
         elif isinstance(cur, dict) and isinstance(part, str) and not part.startswith(
-                ("function-", "union[", "tagged-union[")) and part not in ("postgres", "redis", "rabbitmq"):
+                ("function-", "union[", "tagged-union[")) and all(cur.get(k) != part for k in TAG_KEYS) \
+                and not part[:1].isupper():  # a step Tag (CallStep)
             out.append(part)  # a missing or unknown key: name it, position its parent
             cur = None
     return tuple(out)

@@ -1,7 +1,7 @@
 """The cluster as pure data: the one model every engine reads.
 
-Field defaults are the real systems' defaults from FACTS.md; a topology file
-only says where Eco2 differs from them.
+Field defaults are the real systems' own defaults (Kubernetes, Sentinel, Patroni, RabbitMQ);
+a topology file only says where Eco2 differs from them.
 """
 
 from __future__ import annotations
@@ -20,6 +20,19 @@ from twin.model.base import (
     Strict,
     constant,
     exponential,
+)
+from twin.model.steps import (  # noqa: F401 - where the model's users import steps from
+    Branch,
+    BranchStep,
+    CallStep,
+    EmitStep,
+    ExternalStep,
+    OnFailure,
+    PublishStep,
+    Step,
+    StepBase,
+    StoreStep,
+    StreamStep,
 )
 from twin.model.units import Cpu, Duration, Memory, Rate
 
@@ -43,7 +56,7 @@ class Cluster(Strict):
     gitops: GitOps = GitOps()
     network_policy: Literal["loose", "strict"] = "loose"
     node_monitor_grace_period: Duration | None = Field(
-        default=None, description="Unset: 40s before Kubernetes 1.32, 50s from 1.32 (FACTS.md)."
+        default=None, description="Unset: kube-controller-manager's default, 40s before Kubernetes 1.32, 50s from 1.32."
     )
     default_toleration_seconds: Duration = 300.0
     storage_classes: list[StorageClass] = []
@@ -169,7 +182,7 @@ class Resources(Strict):
 
 
 class HPA(Strict):
-    """HorizontalPodAutoscaler, with the controller's defaults (FACTS.md)."""
+    """HorizontalPodAutoscaler, with kube-controller-manager's defaults (15 s sync, 10 % tolerance)."""
 
     min: int = Field(default=1, ge=1)
     max: int = Field(ge=1)
@@ -535,73 +548,6 @@ class External(Named):
 
 # --------------------------------------------------------------------- routes
 
-OnFailure = Literal["fail", "degrade", "fallback"]
-
-
-class Branch(Strict):
-    probability: Probability
-    steps: list[Step] = []
-
-
-class Step(Strict):
-    """One thing a request does. Exactly one of the target fields is set.
-
-    call: a service, synchronously through the mesh (its `steps` run inside it).
-    store + op: an operation on a data store.
-    publish: a message to a queue; its `steps` run later in the consuming worker.
-    external: a call to an external dependency.
-    stream: a long-lived SSE connection held open on a service: on an asynchronous
-            route until the reply's last event, at most `duration` (the client gives up).
-    emit: `count` events to a service through Redis Streams, the event router and
-          Pub/Sub (the chat reply stream).
-    branch: one of several step lists, chosen by probability.
-    """
-
-    call: str | None = None
-    store: str | None = None
-    op: Literal["read", "write", "xadd", "publish", "subscribe", "query"] | None = None
-    publish: str | None = None
-    external: str | None = None
-    stream: str | None = None
-    emit: str | None = None
-    branch: list[Branch] | None = None
-
-    service_time: Distribution | None = None
-    count: int = Field(default=1, ge=1)
-    via: list[str] = Field(default=[], description="For emit: the services events pass through.")
-    duration: Distribution | None = None
-    error_rate: Probability | None = None
-    error_kind: ErrorKind | None = None
-    on_failure: OnFailure = "fail"
-    fallback: list[Step] = []
-    timeout: Duration | None = None
-    steps: list[Step] = []
-
-    @property
-    def target_field(self) -> str:
-        return next(f for f in _TARGETS if getattr(self, f) is not None)
-
-    @model_validator(mode="after")
-    def _one_target(self) -> Step:
-        present = [f for f in _TARGETS if getattr(self, f) is not None]
-        if len(present) != 1:
-            raise ValueError(
-                f"a step sets exactly one of {', '.join(_TARGETS)}; this one sets "
-                + (", ".join(present) or "none")
-            )
-        if self.store is not None and self.op is None:
-            raise ValueError("a store step needs an op")
-        if self.on_failure == "fallback" and not self.fallback:
-            raise ValueError("on_failure fallback needs fallback steps")
-        if self.branch is not None:
-            total = sum(b.probability for b in self.branch)
-            if total > 1.0 + 1e-9:
-                raise ValueError(f"branch probabilities add up to {total:g}, more than 1")
-        return self
-
-
-_TARGETS = ("call", "store", "publish", "external", "stream", "emit", "branch")
-
 
 class Route(Named):
     """What users do (`chat`, `scan`, `login`): its entry, nominal rate and steps."""
@@ -689,7 +635,5 @@ class Topology(Strict):
 
 
 Cluster.model_rebuild()
-Branch.model_rebuild()
-Step.model_rebuild()
 
 __all__ = ["API_VERSION", "Topology", "constant"]

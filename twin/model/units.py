@@ -6,6 +6,7 @@ cores, bytes, per second) so that engines never parse strings.
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Annotated, Any
 
@@ -28,10 +29,22 @@ def _number(value: Any, what: str) -> float | None:
     if isinstance(value, int | float):
         if value < 0:
             raise ValueError(f"{what} must not be negative")
-        return float(value)
+        return _finite(value, what)
     if not isinstance(value, str):
         raise ValueError(f"expected a {what}, got {type(value).__name__}")
     return None
+
+
+def _finite(value: Any, what: str) -> float:
+    """A float a clock or a counter can hold: YAML's .inf and .nan, and 10**400, are none."""
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
+        shown = repr(value) if len(repr(value)) <= 24 else f"{repr(value)[:20]}..."
+        raise ValueError(f"{shown} is not a {what} a cluster can have (too large, or not a number)")
+    return number
 
 
 def parse_duration(value: Any) -> float:
@@ -42,7 +55,7 @@ def parse_duration(value: Any) -> float:
     m = _DURATION.match(value)
     if not m:
         raise ValueError(f"{value!r} is not a duration (use e.g. 250ms, 30s, 5m, 1h)")
-    return float(m["n"]) * _DURATION_UNITS[m["u"]]
+    return _finite(float(m["n"]) * _DURATION_UNITS[m["u"]], "duration")
 
 
 def parse_rate(value: Any) -> float:
@@ -53,7 +66,7 @@ def parse_rate(value: Any) -> float:
     m = _RATE.match(value)
     if not m:
         raise ValueError(f"{value!r} is not a rate (use e.g. 300, 300/s, 5/m)")
-    return float(m["n"]) * _RATE_UNITS[m["u"]]
+    return _finite(float(m["n"]) * _RATE_UNITS[m["u"]], "rate")
 
 
 def parse_cpu(value: Any) -> float:
@@ -63,9 +76,12 @@ def parse_cpu(value: Any) -> float:
         return n
     v = value.strip()
     try:
-        return float(v[:-1]) / 1000.0 if v.endswith("m") else float(v)
+        cores = float(v[:-1]) / 1000.0 if v.endswith("m") else float(v)
     except ValueError:
         raise ValueError(f"{value!r} is not a CPU quantity (use e.g. 250m, 0.5, 2)") from None
+    if cores < 0:
+        raise ValueError("CPU quantity must not be negative")
+    return _finite(cores, "CPU quantity")
 
 
 def parse_memory(value: Any) -> float:
@@ -76,7 +92,7 @@ def parse_memory(value: Any) -> float:
     m = _MEMORY.match(value)
     if not m:
         raise ValueError(f"{value!r} is not a memory quantity (use e.g. 256Mi, 4Gi)")
-    return float(m["n"]) * _MEMORY_UNITS[m["u"]]
+    return _finite(float(m["n"]) * _MEMORY_UNITS[m["u"]], "memory quantity")
 
 
 def format_duration(seconds: float) -> str:

@@ -13,16 +13,28 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from twin.model.topology import Route, Step, Topology
+from twin.model.steps import (
+    BranchStep,
+    CallStep,
+    EmitStep,
+    PublishStep,
+    StepBase,
+    StoreStep,
+    StreamStep,
+)
+from twin.model.steps import walk as steps_walk
+from twin.model.topology import Route, Topology
 
 GATEWAY = "gateway"
+CLIENT_SIDE = (CallStep, StreamStep, BranchStep)
+"""A route's own steps of these kinds are the client's; the others run in its entry service."""
 
 
 @dataclass
 class CallGraph:
     edges: set[tuple[str, str]] = field(default_factory=set)
     """(caller, callee) by model name; callee is a service, worker or store."""
-    work: dict[tuple[str, str], list[Step]] = field(default_factory=dict)
+    work: dict[tuple[str, str], list[StepBase]] = field(default_factory=dict)
     """(workload, route) -> the steps that workload runs for one request of the route."""
 
     def callers(self, callee: str) -> set[str]:
@@ -50,8 +62,8 @@ def build(topo: Topology) -> CallGraph:
         entries = entry_services(topo, route)
         for entry in entries:
             graph.edges.add((GATEWAY, entry))
-        client_side = [s for s in route.steps if s.call or s.stream or s.branch]
-        in_entry = [s for s in route.steps if not (s.call or s.stream or s.branch)]
+        client_side = [s for s in route.steps if isinstance(s, CLIENT_SIDE)]
+        in_entry = [s for s in route.steps if not isinstance(s, CLIENT_SIDE)]
         _walk(topo, graph, route.name, GATEWAY, client_side)
         if in_entry and entries:
             _walk(topo, graph, route.name, entries[0], in_entry)
@@ -65,47 +77,55 @@ def build(topo: Topology) -> CallGraph:
     return graph
 
 
-def _walk(
-    topo: Topology, graph: CallGraph, route: str, ctx: str, steps: list[Step], record: bool = True
-) -> None:
-    """Collect edges; record `ctx`'s own steps (the first time it serves this route)."""
-    key = (ctx, route)
-    if record and key in graph.work:
-        record = False
-    mine = graph.work.setdefault(key, []) if record else []
+def _walk(topo: Topology, graph: CallGraph, route: str, who: str, steps: list[StepBase]) -> None:
+    """Collect the edges of `steps` run by `who`, and record each workload's own steps the
+    first time it serves this route (a call's in the callee, a publish's in the consumer;
+    a branch's and a fallback's stay with their step, which records them)."""
+    runs: dict[tuple, tuple[str, bool]] = {}  # (a step's path, slot) -> who runs it, record?
 
-    def enter(callee: str, sub: list[Step]) -> None:
-        _walk(topo, graph, route, callee, sub, record=(callee, route) not in graph.work)
+    def serves(name: str) -> bool:
+        """Record this workload's steps for the route: only the first time it is entered."""
+        if (name, route) in graph.work:
+            return False
+        graph.work[(name, route)] = []
+        return True
 
-    for step in steps:
-        if step.call is not None and step.call == ctx:  # `call: X` opening X's own route
-            _walk(topo, graph, route, ctx, step.steps, record=False)
+    top = (who, serves(who))
+    walk = steps_walk(topo, steps)
+    for step, ctx in walk:
+        runs_it = top if ctx.parent is None else runs.get((ctx.parent.path, ctx.slot))
+        if runs_it is None:  # a publish nobody consumes, or a `call: X` opening X's own route
+            walk.prune()
+            continue
+        me, record = runs_it
+        mine = graph.work[(me, route)] if record else []
+        runs[(ctx.path, "fallback")] = (me, False)
+        if isinstance(step, CallStep) and step.call == me:  # `call: X` opening X's own route
             mine.extend(step.steps)
+            runs[(ctx.path, "steps")] = (me, False)
+            del runs[(ctx.path, "fallback")]
             continue
         mine.append(step)
-        if step.call is not None:
-            graph.edges.add((ctx, step.call))
-            enter(step.call, step.steps)
-        elif step.store is not None:
-            graph.edges.add((ctx, step.store))
-        elif step.publish is not None:
+        if isinstance(step, CallStep):
+            graph.edges.add((me, step.call))
+            runs[(ctx.path, "steps")] = (step.call, serves(step.call))
+        elif isinstance(step, StoreStep):
+            graph.edges.add((me, step.store))
+        elif isinstance(step, PublishStep):
             found = topo.queue(step.publish)
             if found is not None:
-                graph.edges.add((ctx, found[0].name))
+                graph.edges.add((me, found[0].name))
             consumer = topo.consumer(step.publish)
             if consumer is not None:
-                enter(consumer.name, step.steps)
-        elif step.emit is not None:
+                runs[(ctx.path, "steps")] = (consumer.name, serves(consumer.name))
+        elif isinstance(step, EmitStep):
             via_stores = [v for v in step.via if topo.store(v) is not None]
-            hops = [ctx, *(v for v in step.via if topo.store(v) is None), step.emit]
+            hops = [me, *(v for v in step.via if topo.store(v) is None), step.emit]
             if via_stores:
                 graph.edges.update((h, s) for h in hops for s in via_stores)
             else:
                 graph.edges.update((a, b) for a, b in zip(hops, hops[1:], strict=False) if a != b)
-        elif step.stream is not None and step.stream != ctx:
-            graph.edges.add((ctx, step.stream))
-        elif step.branch is not None:
-            for branch in step.branch:
-                _walk(topo, graph, route, ctx, branch.steps, record=False)
-        if step.fallback:
-            _walk(topo, graph, route, ctx, step.fallback, record=False)
+        elif isinstance(step, StreamStep) and step.stream != me:
+            graph.edges.add((me, step.stream))
+        elif isinstance(step, BranchStep):
+            runs[(ctx.path, "branch")] = (me, False)

@@ -2,7 +2,7 @@
 
 kind has no taint field: taints go through kubeadm patches
 (InitConfiguration for the first control-plane node, JoinConfiguration for the
-others), FACTS.md "kind". kind names its nodes itself (`<cluster>-worker2`),
+others: kind passes `kubeadmConfigPatches` through to kubeadm). kind names its nodes itself (`<cluster>-worker2`),
 so each node carries `twin.eco2/node: <model name>` to map them back. The
 gateway's NodePort is published with extraPortMappings on 127.0.0.1 only.
 """

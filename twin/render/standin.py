@@ -13,12 +13,22 @@ from __future__ import annotations
 from typing import Any
 
 from twin.model.base import Distribution
+from twin.model.steps import (
+    BranchStep,
+    CallStep,
+    EmitStep,
+    ExternalStep,
+    PublishStep,
+    StepBase,
+    StoreStep,
+    StreamStep,
+)
+from twin.model.steps import walk as steps_walk
 from twin.model.topology import (
     Postgres,
     RabbitMQ,
     Redis,
     Service,
-    Step,
     Topology,
     Version,
     Worker,
@@ -38,39 +48,54 @@ def _host(name: str, namespace: str) -> str:
     return f"{name}.{namespace}.svc.cluster.local"
 
 
-def _step(topo: Topology, step: Step, route: str) -> dict[str, Any]:
+def _step(topo: Topology, step: StepBase, route: str) -> dict[str, Any]:
+    """One step as the stand-in reads it, its branch choices' steps nested in it."""
     out: dict[str, Any]
-    if step.call is not None:
+    if isinstance(step, CallStep):
         svc = topo.service(step.call)
         if svc is None:
             out = {"call": step.call}
         else:
             out = {"call": f"{_host(svc.name, svc.namespace)}:{svc.port}", "protocol": svc.protocol,
                    "route": route}
-    elif step.store is not None:
+    elif isinstance(step, StoreStep):
         out = {"store": step.store, "op": step.op}
-    elif step.publish is not None:
+    elif isinstance(step, PublishStep):
         found = topo.queue(step.publish)
         out = {"publish": step.publish, "store": found[0].name if found else None}
-    elif step.external is not None:
+    elif isinstance(step, ExternalStep):
         out = {"external": step.external}
-    elif step.emit is not None:
+    elif isinstance(step, EmitStep):
         out = {"emit": step.emit, "count": step.count}
-    elif step.stream is not None:
+    elif isinstance(step, StreamStep):
         out = {"stream": step.stream, "duration": _dist(step.duration)}
     else:
-        out = {"branch": [
-            {"probability": b.probability, "steps": [_step(topo, s, route) for s in b.steps]}
-            for b in step.branch or []
-        ]}
-    if step.service_time is not None:
-        out["service_time"] = _dist(step.service_time)
-    if step.error_rate is not None:
-        out["error_rate"] = step.error_rate
-    if step.timeout is not None:
-        out["timeout"] = step.timeout
+        assert isinstance(step, BranchStep)
+        out = {"branch": [{"probability": b.probability, "steps": []} for b in step.branch]}
+    for name in ("service_time", "error_rate", "timeout"):
+        value = getattr(step, name, None)
+        if value is not None:
+            out[name] = _dist(value) if name == "service_time" else value
     out["on_failure"] = step.on_failure
     return out
+
+
+def _steps(topo: Topology, steps: list[StepBase], route: str) -> list[dict[str, Any]]:
+    """A workload's own steps: a branch's choices nested, not a callee's or a consumer's
+    steps (their own configs hold them), nor fallbacks (the stand-in has none)."""
+    top: list[dict[str, Any]] = []
+    made: dict[tuple, dict[str, Any]] = {}
+    walk = steps_walk(topo, steps)
+    for step, ctx in walk:
+        if ctx.parent is not None and ctx.slot != "branch":
+            walk.prune()
+            continue
+        made[ctx.path] = out = _step(topo, step, route)
+        if ctx.parent is None:
+            top.append(out)
+        else:
+            made[ctx.parent.path]["branch"][ctx.choice]["steps"].append(out)
+    return top
 
 
 def _store(topo: Topology, name: str, via: str, target: str, pool: int = 10) -> dict[str, Any] | None:
@@ -106,7 +131,7 @@ def config(topo: Topology, graph: CallGraph, wl: Workload, version: Version | No
         route = topo.route(route_name)
         routes[route_name] = {
             "match": route.match if route is not None else None,
-            "steps": [_step(topo, s, route_name) for s in steps],
+            "steps": _steps(topo, steps, route_name),
         }
     stores: dict[str, Any] = {}
     for client in wl.clients:

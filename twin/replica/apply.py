@@ -2,7 +2,7 @@
 
 Through `kubernetes.dynamic.DynamicClient`, each object at its own namespace
 (never `utils.create_from_yaml`, whose default namespace="default" overrides
-metadata.namespace: FACTS.md). CustomResourceDefinitions go first and are
+metadata.namespace, so objects of other namespaces would land in default). CustomResourceDefinitions go first and are
 waited for until Established, then discovery is refreshed; namespaces and
 cluster-scoped objects come before what lives in them. Apply is a PATCH, so a
 second run changes what differs and recreates nothing.

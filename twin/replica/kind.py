@@ -17,21 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from twin.result.backend import CannotRun
+
 INOTIFY_WATCHES = 524288
 INOTIFY_INSTANCES = 512
 """kind's known-issues page: fs.inotify limits that multi-node clusters need."""
 MARKER = "cluster.json"
-
-
-class CannotRun(Exception):
-    """A missing piece: what is missing and how to get it (the CLI exits 3)."""
-
-    def __init__(self, what: str, how: str = "", piece: str = ""):
-        super().__init__(what)
-        self.what = what
-        self.how = how
-        self.piece = piece
-        """Its short name in a list of several (`Docker engine`, `kind`)."""
 
 
 @dataclass

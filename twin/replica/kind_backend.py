@@ -2,12 +2,13 @@
 the replica in real time.
 
 It drives each route's load at the gateway (127.0.0.1:<gateway node_port>, the
-port kind maps), applies the timeline's actions through the client (kill-pod,
-redis-master-crash, scale, drain as cordon + evictions that respect PDBs and an
-uncordon when its `for` ends, node-down as `docker stop` of the kind node), and
-records what it observes: per route, requests, failures and latency, and the
-actions as events. Everything else (store internals, Sentinel's timeline,
-queues) it cannot see, so checks on it are "not applicable".
+port kind maps), applies the timeline's actions of its table ACTS through the
+client (kill-pod, redis-master-crash, scale, drain as cordon + evictions that
+respect PDBs and an uncordon when its `for` ends, node-down as `docker stop` of
+the kind node; any other action is recorded as NotApplied), and records what it
+observes: per route, requests, failures and latency, and the actions as events.
+Everything else (store internals, Sentinel's timeline, queues) it cannot see, so
+checks on it are "not applicable".
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +26,15 @@ from typing import Any
 from twin.model.topology import Topology
 from twin.render.kind_config import cluster_name
 from twin.replica import faults, kind
-from twin.scenario.runner import BackendRun
+from twin.result import events as names
+from twin.result.backend import BackendRun, CannotRun, Observes, Progress, bucket_for
+
+OBSERVES = Observes(
+    # the faults it applied (or could not) and the load generator's requests
+    events=frozenset({"Killed", "Scaled", "NodeDown"}) | names.BACKENDS,
+    metrics=tuple(f"route/*.{m}" for m in ("requests", "failed", "error_rate", "latency",
+                                            "p50", "p95", "p99")),
+)
 
 
 @dataclass
@@ -91,32 +101,92 @@ class Driver:
         self.pool.shutdown(wait=True)
 
 
-def _act(api: Any, topo: Topology, action: Any, events: list[dict], t: float, name: str,
+Events = list[dict]
+"""{t, source, event, detail}: what the backend records of the timeline."""
+
+
+def _kill_pods(api: Any, topo: Topology, action: Any, target: str, t: float,
+               duration: float | None) -> Events:
+    return [{"t": t, "source": f"pod/{d.target.split('/', 1)[1]}", "event": "Killed", "detail": d.detail}
+            for d in faults.kill_pods(api, topo, target, action.count or 1)]
+
+
+def _kill_redis_master(api: Any, topo: Topology, action: Any, target: str, t: float,
+                       duration: float | None) -> Events:
+    d = faults.kill_redis_master(api, topo, target or "redis")
+    return [{"t": t, "source": f"store/{target or 'redis'}", "event": "Killed", "detail": d.detail}]
+
+
+def _scale(api: Any, topo: Topology, action: Any, target: str, t: float,
+           duration: float | None) -> Events:
+    d = faults.scale(api, topo, target, action.replicas)
+    return [{"t": t, "source": f"service/{target}", "event": "Scaled", "detail": d.detail}]
+
+
+def _drain(api: Any, topo: Topology, action: Any, target: str, t: float,
+           duration: float | None) -> Events:
+    d = faults.drain(api, target, timeout=drain_timeout(action, t, duration), interval=DRAIN_RETRY)
+    return [{"t": t, "source": f"node/{target}", "event": "Drained", "detail": d.detail}]
+
+
+def _uncordon(api: Any, topo: Topology, action: Any, target: str, t: float) -> Events:
+    d = faults.cordon(api, target, on=False)
+    return [{"t": t, "source": f"node/{target}", "event": "Uncordoned", "detail": d.target}]
+
+
+def _node_down(api: Any, topo: Topology, action: Any, target: str, t: float,
+               duration: float | None) -> Events:
+    node = faults.kind_node(api, target)
+    kind.run(["docker", "stop", node], check=True)
+    return [{"t": t, "source": f"node/{target}", "event": "NodeDown", "detail": node}]
+
+
+def _node_up(api: Any, topo: Topology, action: Any, target: str, t: float) -> Events:
+    kind.run(["docker", "start", faults.kind_node(api, target)])
+    return []
+
+
+@dataclass(frozen=True)
+class Applies:
+    """How the replica applies one action: at its time, and when its `for` ends."""
+
+    act: Callable[[Any, Topology, Any, str, float, float | None], Events]
+    end: Callable[[Any, Topology, Any, str, float], Events] | None = None
+    background: bool = False
+    """In a thread of its own (a drain retrying refused evictions): the timeline goes on."""
+
+
+ACTS: dict[str, Applies] = {
+    "kill-pod": Applies(_kill_pods),
+    "redis-master-crash": Applies(_kill_redis_master),
+    "scale": Applies(_scale),
+    "drain": Applies(_drain, end=_uncordon, background=True),
+    "node-down": Applies(_node_down, end=_node_up),
+}
+"""What the replica can do of a timeline: name -> how; anything else is NotApplied."""
+
+
+def _target(action: Any) -> str:
+    """The model name a target names (`node/k8s-worker-1` -> `k8s-worker-1`)."""
+    return (getattr(action, "target", None) or "").split("/", 1)[-1]
+
+
+def _failed(action: Any, t: float, e: Exception) -> dict:
+    return {"t": t, "source": getattr(action, "target", None) or "", "event": "FaultFailed",
+            "detail": str(e)}
+
+
+def _act(api: Any, topo: Topology, action: Any, events: Events, t: float,
          duration: float | None = None) -> None:
-    target = (action.target or "").split("/", 1)[-1]
+    applies = ACTS.get(action.action)
+    if applies is None:
+        events.append({"t": t, "source": getattr(action, "target", None) or "", "event": "NotApplied",
+                       "detail": f"{action.action} is not available on the kind backend"})
+        return
     try:
-        if action.action == "kill-pod":
-            for d in faults.kill_pods(api, topo, target, action.count or 1):
-                events.append({"t": t, "source": f"pod/{d.target.split('/', 1)[1]}", "event": "Killed",
-                               "detail": d.detail})
-        elif action.action == "redis-master-crash":
-            d = faults.kill_redis_master(api, topo, target or "redis")
-            events.append({"t": t, "source": f"store/{target or 'redis'}", "event": "Killed", "detail": d.detail})
-        elif action.action == "scale":
-            d = faults.scale(api, topo, target, action.replicas or 0)
-            events.append({"t": t, "source": f"service/{target}", "event": "Scaled", "detail": d.detail})
-        elif action.action == "drain":
-            d = faults.drain(api, target, timeout=drain_timeout(action, t, duration), interval=DRAIN_RETRY)
-            events.append({"t": t, "source": f"node/{target}", "event": "Drained", "detail": d.detail})
-        elif action.action == "node-down":
-            node = faults.kind_node(api, target)
-            kind.run(["docker", "stop", node], check=True)
-            events.append({"t": t, "source": f"node/{target}", "event": "NodeDown", "detail": node})
-        else:
-            events.append({"t": t, "source": action.target or "", "event": "NotApplied",
-                           "detail": f"{action.action} is not available on the kind backend"})
+        events.extend(applies.act(api, topo, action, _target(action), t, duration))
     except faults.FaultError as e:
-        events.append({"t": t, "source": action.target or "", "event": "FaultFailed", "detail": str(e)})
+        events.append(_failed(action, t, e))
 
 
 DRAIN_RETRY = 5.0
@@ -131,26 +201,23 @@ def drain_timeout(action: Any, now: float, duration: float | None = None) -> flo
         until = min(until, float(duration))
     return max(0.0, until - now)
 
-def _end(api: Any, topo: Topology, action: Any, events: list[dict] | None = None, t: float = 0.0) -> None:
+
+def _end(api: Any, topo: Topology, action: Any, events: Events, t: float) -> None:
     """The end of a fault's `for`: the node comes back (node-down) or is uncordoned (drain)."""
-    target = (action.target or "").split("/", 1)[-1]
+    applies = ACTS.get(action.action)
+    if applies is None or applies.end is None:
+        return
     try:
-        if action.action == "node-down":
-            kind.run(["docker", "start", faults.kind_node(api, target)])
-        elif action.action == "drain":
-            d = faults.cordon(api, target, on=False)
-            if events is not None:
-                events.append({"t": t, "source": f"node/{target}", "event": "Uncordoned", "detail": d.target})
+        events.extend(applies.end(api, topo, action, _target(action), t))
     except faults.FaultError as e:
-        if events is not None:
-            events.append({"t": t, "source": action.target or "", "event": "FaultFailed", "detail": str(e)})
+        events.append(_failed(action, t, e))
 
 
 def traces(samples: list[Sample], events: list[dict], duration: float, interval: float,
            routes: list[str]) -> Any:
     import numpy as np
 
-    from twin.scenario.metrics import Trace
+    from twin.result.trace import Trace
     from twin.sim.stats import Histogram
 
     n = max(1, int(np.ceil(duration / interval)))
@@ -175,77 +242,86 @@ def traces(samples: list[Sample], events: list[dict], duration: float, interval:
 
 class KindBackend:
     name = "kind"
+    observes = OBSERVES
     real_time = True  # a real cluster: a 3m scenario takes three minutes
 
     def __init__(self, topology: Topology | None = None):
         self._checked = topology
 
-    def run(self, scenario: Any, topology: Topology, seed: int, replications: int, progress: Any) -> BackendRun:
-        from twin.result.model import Event, ReplicationResult, Result, RouteMetrics, Summary
-        from twin.scenario.runner import BackendMissing
-        from twin.scenario.sim_backend import bucket_for
+    def run(self, scenario: Any, topology: Topology, seed: int, replications: int,
+            progress: Progress) -> BackendRun:
+        from twin.result.replications import replicate
 
         name = cluster_name(topology)
         config = kind.kubeconfig_path(name)
         if not Path(config).exists():
-            raise BackendMissing(f"no replica {name} is up", "run `twin up -t <topology>` first")
+            raise CannotRun(f"no replica {name} is up", "run `twin up -t <topology>` first")
         from twin.replica.apply import api_client
 
         api = api_client(config, f"kind-{name}")
         if topology.mesh is None:
-            raise BackendMissing("the topology has no gateway to drive load at")
+            raise CannotRun("the topology has no gateway to drive load at")
         port = topology.mesh.gateway.node_port
-        base = f"http://127.0.0.1:{port}"
         gateway = gateway_answers(port)
-        interval = bucket_for(scenario)
-        runs, trace_list = [], []
-        for rep in range(replications):
-            events: list[dict] = []
-            timers: list[threading.Thread] = []
-            t0 = time.monotonic()
-            driver = Driver(base, topology, scenario, seed + rep, t0)
-            if not gateway:  # no load to drive: the faults still happen, route checks n/a
-                events.append({"t": 0.0, "source": "gateway/" + topology.mesh.gateway.name,
-                               "event": "NotApplied",
-                               "detail": f"nothing answers at 127.0.0.1:{port} (Istio left out at "
-                                         "`twin up`?): no load driven, route metrics not observed"})
-            thread = threading.Thread(target=driver.run if gateway else time.sleep,
-                                      args=(scenario.duration,), daemon=True)
-            thread.start()
-            for action in sorted(scenario.timeline, key=lambda a: a.at):
-                delay = t0 + action.at - time.monotonic()
-                if delay > 0:
-                    time.sleep(delay)
-                progress((rep + action.at / scenario.duration) / replications, f"{action.action} {action.target or ''}")
-                now = time.monotonic() - t0
-                if action.action == "drain":   # evictions a PDB refuses are retried: the timeline goes on
-                    drainer = threading.Thread(target=_act, daemon=True, args=(
-                        api, topology, action, events, now, name, scenario.duration))
-                    drainer.start()
-                    timers.append(drainer)
-                else:
-                    _act(api, topology, action, events, now, name, scenario.duration)
-                if action.end is not None:
-                    timer = threading.Timer(max(0.0, t0 + action.end - time.monotonic()),
-                                            lambda a=action, ev=events, start=t0: _end(
-                                                api, topology, a, ev, time.monotonic() - start))
-                    timer.start()
-                    timers.append(timer)
-            thread.join()
-            for timer in timers:       # every `for` ends (nodes back, uncordoned) before the next run
-                timer.join()
-            routes = [r for r, _, _ in driver.routes()] if gateway else []
-            trace_list.append(traces(driver.samples, events, scenario.duration, interval, routes))
-            runs.append(ReplicationResult(
-                replication=rep, seed=seed + rep, duration=scenario.duration, warmup=scenario.warmup,
-                events=[Event(time=e["t"], source=e["source"], event=e["event"], detail=e["detail"])
-                        for e in sorted(events, key=lambda e: e["t"])],
-                routes={r: _route_metrics(driver.samples, r, scenario.duration, RouteMetrics, Summary)
-                        for r in routes}))
-        result = Result(backend="kind", topology=name, scenario=scenario.name, seed=seed,
-                        replications=replications, duration=scenario.duration, warmup=scenario.warmup,
-                        interval=interval, runs=runs)
-        return BackendRun(result, trace_list)
+        interval = bucket_for(scenario.duration)
+
+        def one(rep: int, step: Any) -> tuple[Any, Any]:
+            return _replication(api, topology, scenario, seed + rep, rep, interval, port, gateway, step)
+
+        return replicate(one, replications, seed, progress, backend="kind", topology=name,
+                         scenario=scenario.name, duration=scenario.duration,
+                         warmup=scenario.warmup, interval=interval)
+
+
+def _replication(api: Any, topology: Topology, scenario: Any, seed: int, rep: int, interval: float,
+                 port: int, gateway: bool, step: Any) -> tuple[Any, Any]:
+    """One run of the scenario on the replica, in real time: load, actions, their ends."""
+    from twin.result.model import Event, ReplicationResult, RouteMetrics, Summary
+
+    events: Events = []
+    timers: list[threading.Thread] = []
+    t0 = time.monotonic()
+    driver = Driver(f"http://127.0.0.1:{port}", topology, scenario, seed, t0)
+    if not gateway:  # no load to drive: the faults still happen, route checks n/a
+        events.append({"t": 0.0, "source": "gateway/" + topology.mesh.gateway.name,
+                       "event": "NotApplied",
+                       "detail": f"nothing answers at 127.0.0.1:{port} (Istio left out at "
+                                 "`twin up`?): no load driven, route metrics not observed"})
+    thread = threading.Thread(target=driver.run if gateway else time.sleep,
+                              args=(scenario.duration,), daemon=True)
+    thread.start()
+    for action in sorted(scenario.timeline, key=lambda a: a.at):
+        delay = t0 + action.at - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        step(action.at / scenario.duration, f"{action.action} {getattr(action, 'target', None) or ''}")
+        now = time.monotonic() - t0
+        applies = ACTS.get(action.action)
+        if applies is not None and applies.background:
+            worker = threading.Thread(target=_act, daemon=True, args=(
+                api, topology, action, events, now, scenario.duration))
+            worker.start()
+            timers.append(worker)
+        else:
+            _act(api, topology, action, events, now, scenario.duration)
+        if action.end is not None and applies is not None and applies.end is not None:
+            timer = threading.Timer(max(0.0, t0 + action.end - time.monotonic()),
+                                    lambda a=action: _end(api, topology, a, events,
+                                                          time.monotonic() - t0))
+            timer.start()
+            timers.append(timer)
+    thread.join()
+    for timer in timers:       # every `for` ends (nodes back, uncordoned) before the next run
+        timer.join()
+    routes = [r for r, _, _ in driver.routes()] if gateway else []
+    trace = traces(driver.samples, events, scenario.duration, interval, routes)
+    run = ReplicationResult(
+        replication=rep, seed=seed, duration=scenario.duration, warmup=scenario.warmup,
+        events=[Event(time=e["t"], source=e["source"], event=e["event"], detail=e["detail"])
+                for e in sorted(events, key=lambda e: e["t"])],
+        routes={r: _route_metrics(driver.samples, r, scenario.duration, RouteMetrics, Summary)
+                for r in routes})
+    return run, trace
 
 
 def gateway_answers(port: int, timeout: float = 2.0) -> bool:
@@ -283,11 +359,9 @@ def _route_metrics(samples: list[Sample], route: str, duration: float, metrics: 
 
 
 def backend() -> KindBackend:
-    """For the runner: fails cleanly (BackendMissing) when kind itself is absent."""
+    """For the runner: fails cleanly (CannotRun) when kind itself is absent."""
     import shutil
 
-    from twin.scenario.runner import BackendMissing
-
     if shutil.which("kind") is None:
-        raise BackendMissing("kind not found on PATH", kind._HOW["kind"])
+        raise CannotRun("kind not found on PATH", kind._HOW["kind"])
     return KindBackend()

@@ -1,10 +1,12 @@
 """Live views of the replica through the client (never by shelling out to
 kubectl): what the architecture document's cluster-status.sh and
-domain-check.sh show, as plain data the CLI prints.
+domain-check.sh show. This module asks the API server; twin.views turns the
+objects it answers (as plain JSON) into the same rows the model gives.
 
-`live_status` and `live_domain` are what `twin status --live` and
-`twin domain NAME --live` call: on the twin's kind replica, or with
+`status_view` and `domain_view` are what `twin status --live` and
+`twin domain NAME --live` print: on the twin's kind replica, or with
 --kubeconfig/--context on a dedicated cluster or vcluster (as `twin up`).
+`live_status` and `live_domain` are the same views as plain data (their JSON).
 `twin status --live --probe-network-policy` adds `probe_network_policy`.
 """
 
@@ -15,10 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from twin.model.topology import Topology
-
-TIERS = ("business-logic", "worker", "integration", "data")
-"""The tiers cluster-status.sh counts pods for."""
-PART_OF = "app.kubernetes.io/part-of=ecoeco-backend"
+from twin.views.domain import POD_GROUPS, DomainView
+from twin.views.status import PART_OF_SELECTOR, TIERS, ClusterStatus
 
 
 def _client(topology: Topology, kubeconfig: Path | str | None, context: str | None) -> Any:
@@ -42,37 +42,6 @@ def _client(topology: Topology, kubeconfig: Path | str | None, context: str | No
                              "--kubeconfig FILE`)") from None
 
 
-def _pod(p: Any) -> dict[str, Any]:
-    statuses = p.status.container_statuses or []
-    return {
-        "name": p.metadata.name,
-        "namespace": p.metadata.namespace,
-        "ready": f"{sum(1 for c in statuses if c.ready)}/{len(p.spec.containers)}",
-        "status": p.status.phase,
-        "restarts": sum(c.restart_count for c in statuses),
-        "node": p.spec.node_name,
-        "ip": p.status.pod_ip,
-        "version": (p.metadata.labels or {}).get("version"),
-        "containers": [c.name for c in p.spec.containers],
-    }
-
-
-def _node(n: Any) -> dict[str, Any]:
-    labels = n.metadata.labels or {}
-    ready = next((c.status == "True" for c in n.status.conditions or [] if c.type == "Ready"), False)
-    return {
-        "name": n.metadata.name,
-        "model_node": labels.get("twin.eco2/node"),
-        "pool": labels.get("node-pool") or labels.get("twin.eco2/pool"),
-        "roles": sorted(k.split("/", 1)[1] for k in labels if k.startswith("node-role.kubernetes.io/")),
-        "ready": ready,
-        "schedulable": not (n.spec and n.spec.unschedulable),
-        "taints": [f"{t.key}={t.value or ''}:{t.effect}" for t in (n.spec and n.spec.taints) or []],
-        "internal_ip": next((a.address for a in n.status.addresses or [] if a.type == "InternalIP"), None),
-        "kubelet": n.status.node_info.kubelet_version if n.status.node_info else None,
-    }
-
-
 def _reachable(api: Any) -> None:
     """A replica that does not answer is a CannotRun, not a traceback."""
     from kubernetes import client
@@ -87,8 +56,13 @@ def _reachable(api: Any) -> None:
                         "start it with `twin up`, or check --kubeconfig/--context") from None
 
 
-def live_status(topology: Topology, kubeconfig: Path | str | None = None, context: str | None = None,
-                probe: bool = False, api: Any = None) -> dict[str, Any]:
+def _json(api: Any, listed: Any) -> list[dict[str, Any]]:
+    """A list call's items as the API server writes them (camelCase JSON)."""
+    return api.sanitize_for_serialization(listed.items)
+
+
+def status_view(topology: Topology, kubeconfig: Path | str | None = None,
+                context: str | None = None, probe: bool = False, api: Any = None) -> ClusterStatus:
     """cluster-status.sh: cluster info, nodes, ecoeco-backend namespaces, pods per
     tier, node usage (None when metrics are not available)."""
     from kubernetes import client
@@ -98,55 +72,48 @@ def live_status(topology: Topology, kubeconfig: Path | str | None = None, contex
     _reachable(api)
     core = client.CoreV1Api(api)
     version = client.VersionApi(api).get_code()
-    namespaces = []
-    for ns in core.list_namespace(label_selector=PART_OF).items:
-        labels = ns.metadata.labels or {}
-        namespaces.append({"name": ns.metadata.name, "tier": labels.get("tier"),
-                           "domain": labels.get("domain"), "environment": labels.get("environment"),
-                           "status": ns.status.phase})
     pods_by_tier = {tier: len(core.list_pod_for_all_namespaces(label_selector=f"tier={tier}").items)
                     for tier in TIERS}
-    usage = None
     try:
-        metrics = client.CustomObjectsApi(api).list_cluster_custom_object("metrics.k8s.io", "v1beta1", "nodes")
-        usage = [{"name": m["metadata"]["name"], "cpu": m["usage"]["cpu"], "memory": m["usage"]["memory"]}
-                 for m in metrics.get("items", [])]
+        usage = client.CustomObjectsApi(api).list_cluster_custom_object(
+            "metrics.k8s.io", "v1beta1", "nodes").get("items", [])
     except ApiException:
         usage = None
-    data: dict[str, Any] = {
-        "cluster": {"server": api.configuration.host, "version": version.git_version,
-                    "context": context},
-        "nodes": [_node(n) for n in core.list_node().items],
-        "namespaces": namespaces,
-        "pods_by_tier": pods_by_tier,
-        "usage": usage,
-    }
-    if probe:
-        data["network_policy"] = probe_network_policy(topology, api)
-    return data
+    return ClusterStatus.from_live(
+        {"server": api.configuration.host, "version": version.git_version, "context": context},
+        nodes=_json(api, core.list_node()),
+        namespaces=_json(api, core.list_namespace(label_selector=PART_OF_SELECTOR)),
+        pods_by_tier=pods_by_tier, usage=usage,
+        network_policy=probe_network_policy(topology, api) if probe else None)
 
 
-def live_domain(topology: Topology, domain: str, kubeconfig: Path | str | None = None,
-                context: str | None = None, api: Any = None) -> dict[str, Any]:
+def live_status(topology: Topology, kubeconfig: Path | str | None = None, context: str | None = None,
+                probe: bool = False, api: Any = None) -> dict[str, Any]:
+    """`status_view` as plain data."""
+    return status_view(topology, kubeconfig, context, probe, api).to_dict()
+
+
+def domain_view(topology: Topology, domain: str, kubeconfig: Path | str | None = None,
+                context: str | None = None, api: Any = None) -> DomainView:
     """domain-check.sh: a domain's API pods, worker pods, services and config maps."""
     from kubernetes import client
 
     api = api or _client(topology, kubeconfig, context)
     _reachable(api)
     core = client.CoreV1Api(api)
-    pods = core.list_pod_for_all_namespaces
-    return {
-        "domain": domain,
-        "api_pods": [_pod(p) for p in pods(label_selector=f"domain={domain},tier=business-logic").items],
-        "worker_pods": [_pod(p) for p in pods(label_selector=f"domain={domain},tier=worker").items],
-        "services": [{"name": s.metadata.name, "namespace": s.metadata.namespace, "type": s.spec.type,
-                      "cluster_ip": s.spec.cluster_ip,
-                      "ports": [f"{p.port}/{p.protocol}" for p in s.spec.ports or []]}
-                     for s in core.list_service_for_all_namespaces(label_selector=f"domain={domain}").items],
-        "configmaps": [{"name": c.metadata.name, "namespace": c.metadata.namespace,
-                        "data": len(c.data or {})}
-                       for c in core.list_config_map_for_all_namespaces(label_selector=f"domain={domain}").items],
-    }
+    selector = f"domain={domain}"
+    pods = {g.key: _json(api, core.list_pod_for_all_namespaces(label_selector=g.selector(domain)))
+            for g in POD_GROUPS if g.live}
+    return DomainView.from_live(
+        domain, pods,
+        services=_json(api, core.list_service_for_all_namespaces(label_selector=selector)),
+        configmaps=_json(api, core.list_config_map_for_all_namespaces(label_selector=selector)))
+
+
+def live_domain(topology: Topology, domain: str, kubeconfig: Path | str | None = None,
+                context: str | None = None, api: Any = None) -> dict[str, Any]:
+    """`domain_view` as plain data."""
+    return domain_view(topology, domain, kubeconfig, context, api).to_dict()
 
 
 PROBE_IMAGE = "busybox:1.36"

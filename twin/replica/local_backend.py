@@ -3,11 +3,12 @@
 The on-call question "is the simulator's failover timeline what real Sentinel
 does?" answered on this machine: the drill of twin.replica.redis_drill (three
 servers, three sentinels on 127.0.0.1, the store's down-after, failover-timeout
-and quorum) runs the scenario's timeline in real time. The Redis actions it can
-apply are applied (redis-master-crash, redis-restart-empty, sentinel-down, with
-their `for`); a few client threads write through Sentinel with redis-py, as the
-applications' Sentinel-aware pools do, so failed writes and how long they fail
-are measured; every sentinel's events are recorded under the simulator's names.
+and quorum) runs the scenario's timeline in real time. The Redis actions of its
+table APPLIED are applied (redis-master-crash, redis-restart-empty, sentinel-down,
+with their `for`), the others noted as not applied; a few client threads write
+through Sentinel with redis-py, as the applications' Sentinel-aware pools do, so
+failed writes and how long they fail are measured; every sentinel's events are
+recorded in Sentinel's own words under the simulator's names.
 Routes, pods and queues are not here: checks on them are "not applicable".
 """
 
@@ -20,9 +21,9 @@ from typing import Any
 
 from twin.model.topology import Redis, Topology
 from twin.replica import redis_drill
-from twin.scenario.runner import BackendMissing, BackendRun
+from twin.result import events as names
+from twin.result.backend import BackendRun, CannotRun, Observes, Progress, bucket_for
 
-APPLIED = ("redis-master-crash", "redis-restart-empty", "sentinel-down")
 WRITERS = 4  # client threads writing through Sentinel
 WRITE_EVERY = 0.02  # s between one writer's writes
 CLIENT_TIMEOUT = 0.5  # s, socket and connect timeout of the writers' connections
@@ -106,29 +107,31 @@ def failing_per_bucket(samples: list[tuple[float, bool]], interval: float, n: in
     return out
 
 
+OBSERVES = Observes(
+    # Sentinel's Pub/Sub events, what the backend says of faults it could not apply,
+    # and what the writers measure
+    events=names.SENTINEL | names.BACKENDS,
+    metrics=tuple(f"store/*.{m}" for m in ("writes", "write_errors", "writes_lost",
+                                            "write_failing", "write_error_rate")),
+)
+
+
 class LocalBackend:
     name = "local"
+    observes = OBSERVES
     real_time = True
     """The run takes the scenario's duration on the wall clock (per replication): nothing is simulated."""
 
     def run(self, scenario: Any, topology: Topology, seed: int, replications: int,
-            progress: Any) -> BackendRun:
-        from twin.result.model import Result
-        from twin.scenario.sim_backend import bucket_for
+            progress: Progress) -> BackendRun:
+        from twin.result.replications import replicate
 
         store = _redis_store(topology, scenario)
-        runs, traces = [], []
-        for rep in range(replications):
-            rr, trace = self.replication(scenario, store, seed, rep, bucket_for(scenario),
-                                         lambda f, rep=rep: progress(
-                                             (rep + f) / replications,
-                                             f"replication {rep + 1}/{replications} (real time)"))
-            runs.append(rr)
-            traces.append(trace)
-        result = Result(backend="local", topology=str(scenario.topology), scenario=scenario.name,
-                        seed=seed, replications=replications, duration=scenario.duration,
-                        warmup=scenario.warmup, interval=bucket_for(scenario), runs=runs)
-        return BackendRun(result, traces)
+        interval = bucket_for(scenario.duration)
+        return replicate(lambda rep, step: self.replication(scenario, store, seed, rep, interval, step),
+                         replications, seed, progress, note=" (real time)", backend="local",
+                         topology=str(scenario.topology), scenario=scenario.name,
+                         duration=scenario.duration, warmup=scenario.warmup, interval=interval)
 
     def replication(self, scn: Any, store: Redis, seed: int, rep: int, interval: float,
                     progress: Any) -> tuple[Any, Any]:
@@ -138,17 +141,18 @@ class LocalBackend:
         import numpy as np
 
         from twin.result.model import Event, ReplicationResult, StoreMetrics
-        from twin.scenario.metrics import Trace
+        from twin.result.trace import Trace
 
         sentinel = store.sentinel
         with tempfile.TemporaryDirectory(prefix="twin-local-") as tmp:
             drill = redis_drill._Drill(Path(tmp), int(sentinel.down_after * 1000),  # noqa: SLF001
-                                       int(sentinel.failover_timeout * 1000), sentinel.quorum)
+                                       int(sentinel.failover_timeout * 1000), sentinel.quorum,
+                                       sentinel.master_name)
             try:
                 drill.start()
                 drill.raw.clear()
                 t0 = time.monotonic()
-                writers = Writers(drill.sentinel_ports, "mymaster", t0)
+                writers = Writers(drill.sentinel_ports, sentinel.master_name, t0)
                 writers.start()
                 acts = self._schedule(scn, drill, t0)
                 while (now := time.monotonic() - t0) < scn.duration:
@@ -178,8 +182,10 @@ class LocalBackend:
             lost[-1] = max(0, acked - value)
             counters[f"{key}.writes_lost"] = lost
         gauges = {f"{key}.write_failing": np.array(failing_per_bucket(writers.samples, interval, n))}
-        event_rows = [{"t": t, "source": s, "event": e, "detail": _detail(d)} for t, s, e, d in events]
-        trace = Trace(interval, counters, gauges, {}, event_rows)
+        event_rows = [{"t": t, "source": s, "event": e, "detail": _detail(e, d, store)}
+                      for t, s, e, d in events]
+        trace = Trace(interval, counters, gauges, {}, event_rows,
+                      spans={f"{key}.write_failing": failing_spans(writers.samples)})
         failing = failing_seconds(writers.samples)
         rr = ReplicationResult(
             replication=rep, seed=seed, duration=scn.duration, warmup=scn.warmup,
@@ -205,36 +211,49 @@ class LocalBackend:
             timers.append(timer)
 
         for a in scn.timeline:
-            if a.action not in APPLIED:
-                drill.applied.append((a.at, a.target or "scenario", f"scenario:{a.action}",
-                                      "not applied: the local backend runs Redis only"))
+            apply = APPLIED.get(a.action)
+            if apply is None:
+                drill.applied.append((a.at, getattr(a, "target", None) or "scenario",
+                                      f"scenario:{a.action}", "not applied: the local backend runs Redis only"))
                 continue
-            at(a.at, lambda a=a: self._apply(a, drill, t0, at))
+            at(a.at, lambda a=a, apply=apply: apply(a, drill, t0, at))
         return timers
 
-    def _apply(self, a: Any, drill: Any, t0: float, at: Any) -> None:
-        now = time.monotonic() - t0
-        if a.action == "sentinel-down":
-            idx = list(range(2, 2 - (a.count or 1), -1))
-            for i in idx:
-                drill.kill(f"sentinel/{i}")
-            drill.applied.append((now, "scenario", "scenario:sentinel-down",
-                                  " ".join(f"sentinel/{i}" for i in idx)))
-            if a.for_ is not None:
-                at(a.at + a.for_, lambda: [drill._start_sentinel(i) for i in idx])  # noqa: SLF001
-            return
-        master = _current_master(drill)
-        drill.kill(master)
-        drill.applied.append((now, f"redis/{master}", f"scenario:{a.action}", "SIGKILL"))
-        back = a.for_ if a.for_ is not None else (1.0 if a.action == "redis-restart-empty" else None)
-        if back is not None:
-            i = int(master.rsplit("-", 1)[1])
 
-            def restart() -> None:
-                drill._start_redis(i)  # noqa: SLF001 - no persistence: it comes back empty
-                drill.applied.append((time.monotonic() - t0, f"redis/{master}", "restarted", "empty"))
+def _sentinel_down(a: Any, drill: Any, t0: float, at: Any) -> None:
+    now = time.monotonic() - t0
+    idx = list(range(2, 2 - (a.count or 1), -1))
+    for i in idx:
+        drill.kill(f"sentinel/{i}")
+    drill.applied.append((now, "scenario", "scenario:sentinel-down",
+                          " ".join(f"sentinel/{i}" for i in idx)))
+    if a.for_ is not None:
+        at(a.at + a.for_, lambda: [drill._start_sentinel(i) for i in idx])  # noqa: SLF001
 
-            at(a.at + back, restart)
+
+def _crash_master(a: Any, drill: Any, t0: float, at: Any) -> None:
+    """SIGKILL of the master; back after `for` (redis-restart-empty: after 1 s), empty."""
+    now = time.monotonic() - t0
+    master = _current_master(drill)
+    drill.kill(master)
+    drill.applied.append((now, f"redis/{master}", f"scenario:{a.action}", "SIGKILL"))
+    back = a.for_ if a.for_ is not None else (1.0 if a.action == "redis-restart-empty" else None)
+    if back is not None:
+        i = int(master.rsplit("-", 1)[1])
+
+        def restart() -> None:
+            drill._start_redis(i)  # noqa: SLF001 - no persistence: it comes back empty
+            drill.applied.append((time.monotonic() - t0, f"redis/{master}", "restarted", "empty"))
+
+        at(a.at + back, restart)
+
+
+APPLIED: dict[str, Any] = {
+    "redis-master-crash": _crash_master,
+    "redis-restart-empty": _crash_master,
+    "sentinel-down": _sentinel_down,
+}
+"""What real Redis processes can do of a timeline: name -> apply(action, drill, t0, at)."""
 
 
 def _current_master(drill: Any) -> str:
@@ -242,17 +261,21 @@ def _current_master(drill: Any) -> str:
     for p in drill.sentinel_ports:
         try:
             host, port = drill._client(p).execute_command(  # noqa: SLF001
-                "SENTINEL", "GET-MASTER-ADDR-BY-NAME", "mymaster")
+                "SENTINEL", "GET-MASTER-ADDR-BY-NAME", drill.master_name)
             return drill.names[f"{host}:{port}"]
         except Exception:  # noqa: BLE001, S112 - a sentinel that is down: ask the next
             continue
     return "redis-0"
 
 
-def _detail(detail: Any) -> str:
-    if isinstance(detail, dict):
-        return " ".join(f"{k}={v}" for k, v in detail.items() if k != "raw")
-    return str(detail)
+def _detail(event: str, detail: Any, store: Redis) -> str:
+    """Sentinel's own message, its addresses in the simulator's names and the topology's
+    ports (names.sentinel_message: the simulator writes the same text)."""
+    if not isinstance(detail, dict):
+        return str(detail)
+    if set(detail) - {"raw"}:
+        return names.sentinel_message(event, detail, store.port, store.sentinel.port)
+    return str(detail.get("raw", ""))
 
 
 def _redis_store(topology: Topology, scn: Any) -> Redis:
@@ -261,21 +284,22 @@ def _redis_store(topology: Topology, scn: Any) -> Redis:
     for s in stores:
         if s.name in targets or not targets - {""}:
             return s
-    raise BackendMissing("the local backend runs Redis Sentinel scenarios: this topology has no "
-                         "Redis store in sentinel mode", "use --backend sim")
+    raise CannotRun("the local backend runs Redis Sentinel scenarios: this topology has no "
+                    "Redis store in sentinel mode", "use --backend sim")
 
 
 def backend() -> LocalBackend:
     absent = redis_drill.missing()
     if absent:
-        raise BackendMissing(f"the local backend needs {', '.join(absent)} (not installed)",
-                             f"apt-get install -y {' '.join(redis_drill.PACKAGES)}")
+        raise CannotRun(f"the local backend needs {', '.join(absent)} (not installed)",
+                        f"apt-get install -y {' '.join(redis_drill.PACKAGES)}")
     try:
         import redis  # noqa: F401
     except ModuleNotFoundError:
-        raise BackendMissing("the local backend needs the Python package 'redis'",
-                             ".venv/bin/pip install redis") from None
+        raise CannotRun("the local backend needs the Python package 'redis'",
+                        ".venv/bin/pip install redis") from None
     return LocalBackend()
 
 
-__all__ = ["LocalBackend", "backend", "failing_per_bucket", "failing_seconds", "failing_spans"]
+__all__ = ["APPLIED", "OBSERVES", "LocalBackend", "backend", "failing_per_bucket", "failing_seconds",
+           "failing_spans"]

@@ -21,11 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from twin.result.backend import CannotRun
+
 PACKAGES = ("redis-server", "redis-sentinel")
-
-
-class DrillUnavailable(RuntimeError):
-    """A server binary is missing; the message says which and how to install it."""
 
 
 @dataclass
@@ -56,8 +54,10 @@ def _free_ports(n: int) -> list[int]:
 
 
 class _Drill:
-    def __init__(self, workdir: Path, down_after_ms: int, failover_timeout_ms: int, quorum: int):
+    def __init__(self, workdir: Path, down_after_ms: int, failover_timeout_ms: int, quorum: int,
+                 master_name: str = "mymaster"):
         self.dir = workdir
+        self.master_name = master_name  # the topology's sentinel.master_name
         self.down_after_ms = down_after_ms
         self.failover_timeout_ms = failover_timeout_ms
         self.quorum = quorum
@@ -89,10 +89,10 @@ class _Drill:
         conf.write_text("\n".join([
             f"port {self.sentinel_ports[i]}", "bind 127.0.0.1", f"dir {self.dir}",
             f"logfile {self.dir}/sentinel-{i}.log",
-            f"sentinel monitor mymaster 127.0.0.1 {self.redis_ports[0]} {self.quorum}",
-            f"sentinel down-after-milliseconds mymaster {self.down_after_ms}",
-            f"sentinel failover-timeout mymaster {self.failover_timeout_ms}",
-            "sentinel parallel-syncs mymaster 1",
+            f"sentinel monitor {self.master_name} 127.0.0.1 {self.redis_ports[0]} {self.quorum}",
+            f"sentinel down-after-milliseconds {self.master_name} {self.down_after_ms}",
+            f"sentinel failover-timeout {self.master_name} {self.failover_timeout_ms}",
+            f"sentinel parallel-syncs {self.master_name} 1",
         ]) + "\n")
         self.procs[f"sentinel/{i}"] = subprocess.Popen(
             ["redis-sentinel", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -130,9 +130,9 @@ class _Drill:
         def ready() -> bool:
             for p in self.sentinel_ports:
                 c = self._client(p)
-                if len(c.execute_command("SENTINEL", "SENTINELS", "mymaster")) != 2:
+                if len(c.execute_command("SENTINEL", "SENTINELS", self.master_name)) != 2:
                     return False
-                if len(c.execute_command("SENTINEL", "REPLICAS", "mymaster")) != 2:
+                if len(c.execute_command("SENTINEL", "REPLICAS", self.master_name)) != 2:
                     return False
             return True
 
@@ -179,13 +179,17 @@ class _Drill:
             detail["type"] = tokens[0]
             detail["name"] = self.names.get(f"{tokens[2]}:{tokens[3]}", tokens[1])
             rest = tokens[4:]
-            if rest[:1] == ["@"]:
+            if rest[:1] == ["@"] and len(rest) >= 4:
                 detail["master"] = rest[1]
+                detail["server"] = self.names.get(f"{rest[2]}:{rest[3]}", rest[2])
                 rest = rest[4:]
             elif tokens[0] == "master":
                 detail["master"] = tokens[1]
+                detail["server"] = detail["name"]
             if rest[:1] == ["#quorum"]:
                 detail["quorum"] = rest[1]
+            if rest[:4] == ["new", "reported", "role", "is"] and len(rest) == 5:
+                detail["role"] = rest[4]
         elif channel == "+switch-master" and len(tokens) == 5:
             detail.update({"master": tokens[0], "from": self.names.get(f"{tokens[1]}:{tokens[2]}"),
                            "to": self.names.get(f"{tokens[3]}:{tokens[4]}")})
@@ -204,8 +208,7 @@ def run_drill(down_after_ms: int = 1000, failover_timeout_ms: int = 10000, quoru
     +switch-master (and after restarting the old master, if asked)."""
     absent = missing()
     if absent:
-        raise DrillUnavailable(
-            f"missing {', '.join(absent)}: apt-get install -y {' '.join(PACKAGES)}")
+        raise CannotRun(f"missing {', '.join(absent)}", f"apt-get install -y {' '.join(PACKAGES)}")
     tmp = None
     if workdir is None:
         tmp = tempfile.TemporaryDirectory(prefix="redis-drill-")

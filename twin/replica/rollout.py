@@ -1,6 +1,6 @@
 """Wait for rollouts as `kubectl rollout status` judges them (kubectl's
 polymorphichelpers/rollout_status.go), not by condition Available alone
-(FACTS.md): a Deployment is done when its generation is observed, it has not
+(an Available Deployment may still run old pods): a Deployment is done when its generation is observed, it has not
 exceeded its progress deadline, all replicas are updated, no old ones remain
 and the updated ones are available.
 """
@@ -143,7 +143,7 @@ def _node_ready(node: Any) -> bool:
 def wait_nodes(api: Any, expected: int, timeout: float = 300, interval: float = 2.0,
                progress: Callable[[str], None] | None = None) -> list[str]:
     """Every node Ready, through the client: `kind create cluster --wait` covers
-    the control plane only and exits 0 even when it times out (FACTS.md), so the
+    the control plane only and exits 0 even when it times out (kind's `--wait`), so the
     workers are checked here. Waits for `expected` nodes to register; returns
     their names. Raises RolloutFailed naming the NotReady (or missing) nodes."""
     from kubernetes import client

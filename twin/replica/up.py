@@ -18,9 +18,9 @@ from typing import Any
 import urllib3
 
 from twin.model.topology import Topology
-from twin.render import Rendered, dump, render
 from twin.render.istio_fields import is_istio
 from twin.render.kind_config import cluster_name
+from twin.render.manifests import Rendered, dump, render
 from twin.render.meta import STANDIN_IMAGE
 from twin.replica import kind
 from twin.replica.kind import CannotRun

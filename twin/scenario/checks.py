@@ -3,23 +3,32 @@
 A check holds when it holds in every replication (or in `holds_in` of them);
 the outcome says in how many it failed and what was observed. A metric the
 backend cannot observe makes the check "not applicable": never passed, and it
-does not change the exit status.
+does not change the exit status. Each outcome carries its check's kind (an SLO,
+or an expectation of the model), so that a verdict says which kind failed.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from twin.model.units import format_duration
 from twin.scenario.model import Check, Scenario
 
+if TYPE_CHECKING:
+    from twin.model.topology import Topology
+    from twin.result.model import Saturation
+
 HELD, FAILED, NOT_APPLICABLE = "held", "failed", "n/a"
+SLO, EXPECTATION = "slo", "expectation"
+LABEL = {SLO: "SLO", EXPECTATION: "expectation"}
+SATURATION_KINDS = ("queue", "workload", "pod", "route")
+_WORKLOAD_WORDS = ("worker", "service")  # metric vocabulary's names for a workload
 
 
 class Observation(Protocol):
-    """What one replication lets a check see (see twin.scenario.metrics)."""
+    """What one replication lets a check see (a twin.result.trace.Trace)."""
 
     def observable(self, metric: str) -> bool: ...
 
@@ -35,7 +44,7 @@ class Outcome:
     """One check over all replications."""
 
     name: str
-    kind: str
+    kind: str                     # slo or expectation
     status: str
     what: str                     # "route/chat.error_rate mean over kill..kill+60s"
     bound: str                    # "<= 0.05"
@@ -48,18 +57,26 @@ class Outcome:
 
     shown: float | None = None    # the value the report names: the worst failing one
     held_in: list[bool] = field(default_factory=list)
+    shape: str = "metric"         # metric, event, recovery or saturation
+
+    @property
+    def label(self) -> str:
+        """`SLO` or `expectation`: how a sentence names the check."""
+        return LABEL.get(self.kind, "check")
 
     def sentence(self) -> str:
-        """A failing check as one sentence: the check, the observed value, the bound."""
+        """A failing check as one sentence: its kind and name, the observed value, the bound
+        (and, for saturation, which component and why)."""
         if self.status == NOT_APPLICABLE:
-            return f"check {self.name!r} is not applicable: {self.reason}"
+            return f"{self.label} {self.name!r} is not applicable: {self.reason}"
         shown = fmt(self.shown, self.unit)
         if self.status == HELD:
-            return f"check {self.name!r} held: {self.what} was {shown}, bound {self.bound}"
+            return f"{self.label} {self.name!r} held: {self.what} was {shown}, bound {self.bound}"
         where = (f"in {self.failed_in} of {self.replications} replications"
                  if self.replications > 1 else "")
-        return (f"check {self.name!r} failed{' ' + where if where else ''}: {self.what} was "
-                f"{shown}, bound {self.bound}")
+        why = f" ({self.reason})" if self.shape == "saturation" and self.reason else ""
+        return (f"{self.label} {self.name!r} failed{' ' + where if where else ''}: {self.what} was "
+                f"{shown}, bound {self.bound}{why}")
 
     def to_json(self) -> dict:
         d = asdict(self)
@@ -87,8 +104,64 @@ def _window_text(check: Check) -> str:
     return f"over {w.from_}..{w.to}"
 
 
-def judge_one(scn: Scenario, check: Check, obs: Observation) -> tuple[float | None, bool | None, str]:
-    """(observed, held, detail) in one replication; held None: not applicable."""
+def saturated_in(result: Any, topology: Topology) -> list[list[Saturation] | None]:
+    """Per replication, the components twin.sim.saturation flags after the warm-up; None
+    for a replication without the time series the analysis reads (a backend that cannot
+    tell, so that a saturation check on it is not applicable rather than passed)."""
+    runs = getattr(getattr(result, "result", None), "runs", None) or []
+    if not runs:
+        return []
+    from twin.sim.saturation import consumers_of, replication_saturation
+
+    consumers = consumers_of(topology)
+    return [replication_saturation(rr, consumers) if rr.series is not None else None for rr in runs]
+
+
+def saturation_target(target: str) -> str:
+    """`worker/chat-worker` and `service/chat-api` as the analysis names them: `workload/...`."""
+    kind, slash, name = target.partition("/")
+    return f"workload/{name}" if slash and kind in _WORKLOAD_WORDS else target
+
+
+def saturation_problem(topo: Topology, target: str) -> str | None:
+    """Why a saturation check's target names nothing the analysis flags, or None."""
+    if target == "any":
+        return None
+    kind, slash, name = saturation_target(target).partition("/")
+    kinds = (*SATURATION_KINDS, *_WORKLOAD_WORDS)
+    if kind not in kinds:
+        return (f"{target!r}: a saturation check names `any`, a kind ({', '.join(kinds)}) "
+                "or KIND/NAME (workload/chat-worker)")
+    if not slash:
+        return None
+    known = {"workload": [w.name for w in topo.workloads],
+             "queue": sorted({w.queue for w in topo.workers}),
+             "route": [r.name for r in topo.routes], "pod": []}[kind]
+    if name not in known:
+        have = f" (have: {', '.join(known)})" if known else "; name pods by their kind: `pod`"
+        return f"no {kind} named {name!r} can saturate{have}"
+    return None
+
+
+def _matches(target: str, component: str) -> bool:
+    target = saturation_target(target)
+    return target == "any" or component == target or component.split("/", 1)[0] == target
+
+
+def _saturation(check: Check, flagged: list[Saturation] | None) -> tuple[float | None, bool | None, str]:
+    if flagged is None:
+        return None, None, "this backend records no time series to judge saturation with"
+    hits = [s for s in flagged if _matches(check.saturation or "any", s.component)]
+    value = float(len(hits))
+    return value, check.within_bounds(value), "; ".join(f"{s.component}: {s.evidence}" for s in hits)
+
+
+def judge_one(scn: Scenario, check: Check, obs: Observation,
+              flagged: list[Saturation] | None = None) -> tuple[float | None, bool | None, str]:
+    """(observed, held, detail) in one replication; held None: not applicable.
+    flagged: the replication's saturated components (None: the backend cannot tell)."""
+    if check.saturation is not None:
+        return _saturation(check, flagged)
     t0, t1 = scn.resolve(check.window.from_), scn.resolve(check.window.to)
     if check.event is not None:
         if not obs.observes_event(check.event):
@@ -159,6 +232,10 @@ def _band(lo: float | None, hi: float | None) -> str:
 
 def describe(check: Check, scn: Scenario | None = None) -> tuple[str, str, str]:
     """(what is measured, the bound, the unit) in the words of the report."""
+    if check.saturation is not None:
+        which = "" if check.saturation == "any" else f" ({check.saturation})"
+        return (f"components saturated after warm-up{which}",
+                f"<= {0 if check.max is None else check.max:g}", "")
     if check.event is not None:
         src = f" from {check.source}" if check.source else ""
         if check.statistic == "delay":
@@ -196,8 +273,9 @@ def _bound_s(check: Check) -> str:
     return " and ".join(parts)
 
 
-def judge(scn: Scenario, observations: list[Observation]) -> list[Outcome]:
-    """Every check over every replication."""
+def judge(scn: Scenario, observations: list[Observation],
+          saturated: list[list[Saturation] | None] | None = None) -> list[Outcome]:
+    """Every check over every replication; saturated: per replication, from saturated_in."""
     outcomes = []
     for check in scn.checks:
         what, bound, unit = describe(check, scn)
@@ -205,27 +283,32 @@ def judge(scn: Scenario, observations: list[Observation]) -> list[Outcome]:
         held: list[bool] = []
         reasons: list[str] = []
         applicable = True
-        for obs in observations:
-            value, ok, detail = judge_one(scn, check, obs)
+        for i, obs in enumerate(observations):
+            flagged = saturated[i] if saturated is not None and i < len(saturated) else None
+            value, ok, detail = judge_one(scn, check, obs, flagged)
             if ok is None:
                 applicable = False
                 reasons.append(detail)
                 break
             observed.append(value)
             held.append(ok)
-            if detail:
+            if detail and (check.saturation is None or not ok):  # saturation: why it failed
                 reasons.append(detail)
         reps = len(observations)
         if not applicable:
-            outcomes.append(Outcome(check.name, check.kind, NOT_APPLICABLE, what, bound, [], 0, reps,
-                                    unit, reasons[-1]))
+            outcomes.append(Outcome(check.name, _kind(check), NOT_APPLICABLE, what, bound, [], 0,
+                                    reps, unit, reasons[-1], shape=check.shape))
             continue
         failed = held.count(False)
         status = HELD if reps and (reps - failed) >= math.ceil(check.holds_in * reps - 1e-9) else FAILED
-        outcomes.append(Outcome(check.name, check.kind, status, what, bound, observed, failed, reps,
+        outcomes.append(Outcome(check.name, _kind(check), status, what, bound, observed, failed, reps,
                                 unit, reasons[0] if reasons else "",
-                                shown=_worst(check, observed, held), held_in=held))
+                                shown=_worst(check, observed, held), held_in=held, shape=check.shape))
     return outcomes
+
+
+def _kind(check: Check) -> str:
+    return check.kind or EXPECTATION  # the model fills it; a hand-made Check may not
 
 
 def _worst(check: Check, observed: list[float | None], held: list[bool]) -> float | None:
@@ -233,8 +316,11 @@ def _worst(check: Check, observed: list[float | None], held: list[bool]) -> floa
     if check.recovery is not None or check.statistic == "delay":
         lo, hi = None, check.within if check.recovery is not None else (
             check.range[1] if check.range else check.max)
+    elif check.saturation is not None:
+        lo, hi = None, 0.0 if check.max is None else check.max
     else:
         lo, hi = check.range if check.range is not None else (check.min, check.max)
+
     def excess(v: float) -> float:
         return max((v - hi) if hi is not None else -math.inf, (lo - v) if lo is not None else -math.inf)
     failing = [v for v, ok in zip(observed, held, strict=True) if not ok and v is not None]
@@ -245,3 +331,22 @@ def _worst(check: Check, observed: list[float | None], held: list[bool]) -> floa
 def verdict(outcomes: list[Outcome]) -> bool:
     """True when no applicable check failed."""
     return not any(o.status == FAILED for o in outcomes)
+
+
+def failed_kinds(outcomes: list[Outcome]) -> list[str]:
+    """The kinds with a failing check, SLOs first: what a verdict line names."""
+    return [k for k in (SLO, EXPECTATION) if any(o.status == FAILED and o.kind == k for o in outcomes)]
+
+
+def verdict_text(name: str, outcomes: list[Outcome]) -> str:
+    """The verdict line, plain: which kind failed and which checks, so that a pull request's
+    author tells a broken SLO from a scenario that no longer shows what it was written to."""
+    failed = [o for o in outcomes if o.status == FAILED]
+    na = sum(o.status == NOT_APPLICABLE for o in outcomes)
+    note = f", {na} not applicable" if na else ""
+    if not failed:
+        held = sum(o.status == HELD for o in outcomes)
+        return f"PASSED {name}: {held} checks held{note}"
+    kinds = "; ".join(f"{LABEL[k]} failed: " + ", ".join(o.name for o in failed if o.kind == k)
+                      for k in failed_kinds(outcomes))
+    return f"FAILED {name}: {len(failed)} of {len(outcomes)} checks failed{note}; {kinds}"

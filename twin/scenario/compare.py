@@ -152,21 +152,6 @@ def rows(cols: list[Column]) -> list[tuple[str, list[str]]]:
     return out
 
 
-def print_compare(cols: list[Column], console: Any) -> None:
-    from rich.table import Table
-
-    t = Table(title="Runs side by side", title_justify="left")
-    t.add_column("")
-    for c in cols:
-        t.add_column(c.label, overflow="fold")
-    for label, cells in rows(cols):
-        styled = [f"[red]{x}[/]" if "FAILED" in x or x == "failed" else x for x in cells]
-        t.add_row(label, *styled)
-    console.print(t)
-    for note in differences(cols):
-        console.print(f"[yellow]note:[/] {note}", soft_wrap=True)
-
-
 def compare_json(cols: list[Column]) -> dict:
     return {"runs": [c.label for c in cols],
             "rows": [{"label": label, "cells": cells} for label, cells in rows(cols)],

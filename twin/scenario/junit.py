@@ -2,7 +2,11 @@
 
 A failing check is a <failure> whose message is the sentence naming the check,
 the observed value and the bound; a check the backend cannot observe is
-<skipped>, so that CI shows it without counting it as passed.
+<skipped>, so that CI shows it without counting it as passed. A check's kind (SLO
+or expectation) is its classname's last part and a property, so that CI groups
+broken SLOs apart from scenarios that no longer show their point; the report's
+warnings (saturation, a steady state with warning events) are the suite's
+properties and its <system-out>.
 """
 
 from __future__ import annotations
@@ -13,10 +17,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from twin.result.io import write_file
-from twin.scenario.checks import FAILED, NOT_APPLICABLE
+from twin.scenario.checks import EXPECTATION, FAILED, NOT_APPLICABLE, SLO
+from twin.scenario.report import warning_texts
 
 if TYPE_CHECKING:
     from twin.scenario.runner import Run
+
+
+_TYPE = {SLO: "SLOFailed", EXPECTATION: "ExpectationFailed"}
 
 
 def document(runs: list[Run]) -> ET.Element:
@@ -27,15 +35,25 @@ def document(runs: list[Run]) -> ET.Element:
         suite = ET.SubElement(root, "testsuite", name=name, tests=str(len(run.outcomes)),
                               time=f"{run.wall:.3f}")
         f = s = 0
+        warnings = warning_texts(run)
+        if warnings:
+            props = ET.SubElement(suite, "properties")
+            for line in warnings:
+                ET.SubElement(props, "property", name="warning", value=line)
         for o in run.outcomes:
-            case = ET.SubElement(suite, "testcase", classname=f"scenarios.{name}", name=o.name)
+            case = ET.SubElement(suite, "testcase", classname=f"scenarios.{name}.{o.kind}",
+                                 name=o.name)
+            ET.SubElement(ET.SubElement(case, "properties"), "property", name="kind", value=o.kind)
             if o.status == FAILED:
                 f += 1
-                el = ET.SubElement(case, "failure", message=o.sentence(), type="CheckFailed")
+                el = ET.SubElement(case, "failure", message=o.sentence(), type=_TYPE.get(
+                    o.kind, "CheckFailed"))
                 el.text = _detail(run, o)
             elif o.status == NOT_APPLICABLE:
                 s += 1
                 ET.SubElement(case, "skipped", message=o.sentence())
+        if warnings:
+            ET.SubElement(suite, "system-out").text = "\n".join(warnings)
         suite.set("failures", str(f))
         suite.set("skipped", str(s))
         suite.set("errors", "0")

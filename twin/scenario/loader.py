@@ -17,8 +17,10 @@ from twin.model.errors import ModelError, Problem
 from twin.model.source import Document, Pos, document, parse_set
 from twin.model.topology import Redis, Topology
 from twin.model.units import format_duration
-from twin.scenario.model import Scenario, parse_time
-from twin.sim.events import problem as event_problem
+from twin.result.events import problem as event_problem
+from twin.scenario.actions import MeshFault, SentinelDown
+from twin.scenario.bounds import bind
+from twin.scenario.model import Scenario, time_parts
 
 PREFIX = "scenario."
 
@@ -58,7 +60,7 @@ def topology_file(scn: Scenario, scenario_path: str | Path) -> Path:
 
 def load_topology_for(scn: Scenario, doc: Document, cli: list[tuple[str, Any, Pos]] = ()) -> Topology:
     """The scenario's topology with its own overrides, then the command line's."""
-    from twin.validate import load_topology
+    from twin.loading.files import load_topology
 
     path = topology_file(scn, doc.file)
     pos = doc.positions.get(("topology",), Pos(doc.file))
@@ -70,14 +72,15 @@ def load_topology_for(scn: Scenario, doc: Document, cli: list[tuple[str, Any, Po
 
 
 def scenario_problems(scn: Scenario, doc: Document, topology: Topology | None = None) -> list[Problem]:
-    """Checks beyond types: ids, time references, the topology and every name in it."""
-    problems = own_problems(scn, doc)
+    """Checks beyond types: ids, time references, the topology and every name in it,
+    the topology values that bounds, windows and descriptions name."""
     if topology is None:
         try:
             topology = load_topology_for(scn, doc)
         except ModelError as e:
-            return problems + e.problems
-    return problems + _names(scn, doc, topology)
+            return own_problems(scn, doc) + e.problems
+    scn, problems = bind(scn, topology, doc)
+    return own_problems(scn, doc) + problems + _names(scn, doc, topology)
 
 
 def own_problems(scn: Scenario, doc: Document) -> list[Problem]:
@@ -104,7 +107,7 @@ def own_problems(scn: Scenario, doc: Document) -> list[Problem]:
     for i, c in enumerate(scn.checks):
         for field in ("from", "to"):
             expr = getattr(c.window, "from_" if field == "from" else "to")
-            ref, _, _ = parse_time(expr)
+            ref, _, _, _ = time_parts(expr)
             if ref is not None and ref not in ("start", "warmup", "end") and ref not in {*ids, *invalid}:
                 problems.append(doc.problem(("checks", i, "window", field),
                                             f"no fault with id {ref!r} in the timeline"))
@@ -119,7 +122,7 @@ def own_problems(scn: Scenario, doc: Document) -> list[Problem]:
             try:
                 if scn.resolve(c.window.from_) > scn.resolve(c.window.to):
                     problems.append(doc.problem(("checks", i, "window"), "the window ends before it starts"))
-            except KeyError:
+            except (KeyError, ValueError):  # a window naming a topology value before bind()
                 pass
     names = [c.name for c in scn.checks]
     for i, n in enumerate(names):
@@ -135,53 +138,37 @@ def own_problems(scn: Scenario, doc: Document) -> list[Problem]:
 
 def _names(scn: Scenario, doc: Document, topo: Topology) -> list[Problem]:
     from twin.graph.naming import UnknownComponent, resolve
+    from twin.scenario.checks import saturation_problem
     from twin.scenario.metrics import metric_problem
 
     problems: list[Problem] = []
-    wants = {"kill-pod": ("service", "worker"), "scale": ("service", "worker"),
-             "node-down": ("node",), "store-down": ("store",),
-             "redis-master-crash": ("store",), "redis-restart-empty": ("store",),
-             "sentinel-down": ("store",), "partition": ("store",),
-             "worker-crash": ("worker",), "broker-down": ("store",),
-             "rabbitmq-memory-alarm": ("store",), "postgres-primary-down": ("store",),
-             "external-slow": ("external",), "external-rate-limit": ("external",),
-             "mesh-fault": ("service",), "service-slow": ("service", "worker"), "drain": ("node",),
-             "rolling-update": ("service", "worker"), "poison-message": ("worker",)}
-    kinds = {"broker-down": "rabbitmq", "rabbitmq-memory-alarm": "rabbitmq",
-             "postgres-primary-down": "postgres"}
     for i, a in enumerate(scn.timeline):
-        if a.target is None:
-            if a.action.startswith(("redis-", "sentinel-")) and redis_store(topo, None) is None:
+        target = getattr(a, "target", None)
+        if target is None:
+            if a.store_kind == "redis" and redis_store(topo, None) is None:
                 problems.append(doc.problem(("timeline", i, "action"),
                                             "the topology has no Redis store to act on"))
             continue
         try:
-            comp = resolve(topo, a.target)
+            comp = resolve(topo, target)
         except UnknownComponent as e:
             problems.append(doc.problem(("timeline", i, "target"), e.message))
             continue
-        if comp.kind not in wants[a.action]:
+        if comp.kind not in a.acts_on:
             problems.append(doc.problem(("timeline", i, "target"),
-                                        f"{a.action} acts on {' or '.join(wants[a.action])}, not {comp.key}"))
+                                        f"{a.action} acts on {' or '.join(a.acts_on)}, not {comp.key}"))
             continue
-        if a.action in kinds and getattr(comp.obj, "kind", None) != kinds[a.action]:
-            problems.append(doc.problem(("timeline", i, "target"),
-                                        f"{a.action} acts on a {kinds[a.action]} store, not {comp.key}"))
-        elif a.action.startswith(("redis-", "sentinel-")) and not isinstance(comp.obj, Redis):
-            problems.append(doc.problem(("timeline", i, "target"), f"{comp.key} is not a Redis store"))
-        elif a.action == "mesh-fault" and a.subset is not None and a.subset not in (
-                have := [sub.name for r in (topo.mesh.destination_rules if topo.mesh else [])
-                         if r.host == comp.name for sub in r.subsets]):
-            problems.append(doc.problem(("timeline", i, "subset"), (
-                f"{comp.key} has no subset {a.subset!r} in its DestinationRule"
-                + (f" (subsets: {', '.join(have)})" if have else " (it has none)"))))
-        elif a.action == "sentinel-down" and comp.obj.mode != "sentinel":
-            problems.append(doc.problem(("timeline", i, "target"), f"{comp.key} runs no Sentinel"))
-        elif a.action == "sentinel-down" and (a.count or 1) > comp.obj.sentinel.sentinels:
-            problems.append(doc.problem(("timeline", i, "count"),
-                                        f"{comp.key} has only {comp.obj.sentinel.sentinels} sentinels"))
+        if a.store_kind is not None and getattr(comp.obj, "kind", None) != a.store_kind:
+            problems.append(doc.problem(("timeline", i, "target"), (
+                f"{comp.key} is not a Redis store" if a.store_kind == "redis"
+                else f"{a.action} acts on a {a.store_kind} store, not {comp.key}")))
+            continue
+        check = _TARGET_CHECKS.get(a.action)
+        if check is not None and (found := check(a, comp, topo)):
+            field, message = found
+            problems.append(doc.problem(("timeline", i, field), message))
     for i, a in enumerate(scn.timeline):
-        for j, name in enumerate(a.isolate or []):
+        for j, name in enumerate(getattr(a, "isolate", None) or []):
             if _redis_member(topo, a.target, name):
                 continue
             if name.startswith("sentinel/"):
@@ -209,7 +196,34 @@ def _names(scn: Scenario, doc: Document, topo: Topology) -> list[Problem]:
             msg = metric_problem(topo, name)
             if msg:
                 problems.append(doc.problem(("checks", i, "metric" if c.metric else "recovery"), msg))
+        if c.saturation is not None and (msg := saturation_problem(topo, c.saturation)):
+            problems.append(doc.problem(("checks", i, "saturation"), msg))
     return problems
+
+
+def _subset(a: MeshFault, comp: Any, topo: Topology) -> tuple[str, str] | None:
+    """A mesh fault on one subset names a subset of the service's DestinationRule."""
+    if a.subset is None:
+        return None
+    have = [sub.name for r in (topo.mesh.destination_rules if topo.mesh else [])
+            if r.host == comp.name for sub in r.subsets]
+    if a.subset in have:
+        return None
+    return "subset", (f"{comp.key} has no subset {a.subset!r} in its DestinationRule"
+                      + (f" (subsets: {', '.join(have)})" if have else " (it has none)"))
+
+
+def _sentinels(a: SentinelDown, comp: Any, topo: Topology) -> tuple[str, str] | None:
+    """Sentinels stopped are sentinels the store runs."""
+    if comp.obj.mode != "sentinel":
+        return "target", f"{comp.key} runs no Sentinel"
+    if (a.count or 1) > comp.obj.sentinel.sentinels:
+        return "count", f"{comp.key} has only {comp.obj.sentinel.sentinels} sentinels"
+    return None
+
+
+_TARGET_CHECKS: dict[str, Any] = {"mesh-fault": _subset, "sentinel-down": _sentinels}
+"""What an action asks of its target beyond its kind: (field, problem) or None."""
 
 
 def redis_store(topo: Topology, target: str | None) -> Redis | None:
@@ -236,13 +250,13 @@ def _redis_member(topo: Topology, target: str | None, name: str) -> bool:
 
 
 def check_scenario(scn: Scenario, doc: Document) -> list[Problem]:
-    """The hook `twin validate` calls (see twin.validate.register_kind)."""
+    """The hook `twin validate` calls (see twin.loading.kinds)."""
     return scenario_problems(scn, doc)
 
 
 def load(path: str | Path, sets: Iterable[str] = ()) -> Loaded:
     """A scenario and its topology, `scenario.` overrides and --set applied; ModelError on problems."""
-    from twin.validate import build_all
+    from twin.loading.engine import build_all
 
     cli = [parse_set(s) for s in sets]
     cli_mine, cli_topo = split_sets(cli)
@@ -259,4 +273,5 @@ def load(path: str | Path, sets: Iterable[str] = ()) -> Loaded:
     problems += scenario_problems(scn, doc, topo)
     if problems:
         raise ModelError(problems)
+    scn, _ = bind(scn, topo, doc)  # its problems are among scenario_problems'
     return Loaded(scn, topo, Path(path), topology_file(scn, path), tuple(sets))

@@ -3,7 +3,10 @@
 A scenario names a topology and the overrides it applies, the load, a timeline
 of faults and actions, and the checks that judge the run. Times are seconds
 from the start of the run; check windows may be relative to a fault's `id`
-(`kill+10s`, `kill.end+30s`). Unknown fields are errors.
+(`kill+10s`, `kill.end+30s`). A bound or a window may name a topology value by
+its `--set` path, with offsets (`stores.redis.sentinel.down_after + 1s`,
+`crash+stores.redis.sentinel.down_after..end`): twin.scenario.bounds resolves
+them against the topology in force. Unknown fields are errors.
 """
 
 from __future__ import annotations
@@ -15,42 +18,7 @@ from pydantic import BeforeValidator, Field, WithJsonSchema, field_validator, mo
 
 from twin.model.base import API_VERSION, Strict
 from twin.model.units import Duration, Rate, parse_duration
-
-ActionName = Literal[
-    "kill-pod", "redis-master-crash", "redis-restart-empty", "sentinel-down",
-    "partition", "node-down", "store-down", "scale",
-    "control-plane-down", "worker-crash", "broker-down", "rabbitmq-memory-alarm",
-    "postgres-primary-down", "external-slow", "external-rate-limit", "mesh-fault", "service-slow",
-    "drain", "rolling-update", "poison-message",
-]
-
-# What each action needs (besides `at`) and what it may carry.
-_ACTION_FIELDS: dict[str, tuple[set[str], set[str]]] = {
-    "kill-pod": ({"target"}, {"count", "for"}),
-    "redis-master-crash": (set(), {"target", "for"}),
-    "redis-restart-empty": (set(), {"target", "for"}),
-    "sentinel-down": (set(), {"target", "count", "for"}),
-    "partition": ({"isolate"}, {"target", "for"}),
-    "node-down": ({"target"}, {"for"}),
-    "store-down": ({"target"}, {"for"}),
-    "scale": ({"target", "replicas"}, set()),
-    # issue 6: nodes, control plane, workers, RabbitMQ, PostgreSQL, the LLM provider, the mesh
-    "control-plane-down": (set(), {"for"}),
-    "worker-crash": ({"target"}, {"count"}),
-    "broker-down": (set(), {"target", "for"}),
-    "rabbitmq-memory-alarm": (set(), {"target", "for"}),
-    "postgres-primary-down": (set(), {"target", "for"}),
-    "external-slow": ({"target", "factor"}, {"for"}),
-    "external-rate-limit": ({"target", "rate"}, {"for"}),
-    "mesh-fault": ({"target"}, {"delay", "abort_status", "percent", "abort_percent", "subset",
-                                "for"}),
-    "service-slow": ({"target", "delay"}, {"for"}),
-    "drain": ({"target"}, {"for"}),
-    "rolling-update": ({"target"}, {"pre_stop"}),
-    "poison-message": ({"target"}, {"count", "delay", "kills"}),
-}
-_OPTIONAL = {"target", "count", "for", "isolate", "replicas", "factor", "rate", "delay",
-             "abort_status", "percent", "abort_percent", "subset", "pre_stop", "kills"}
+from twin.scenario.actions import Action, AnyAction
 
 _TIME = re.compile(r"^(?P<head>.*?)(?:\s*(?P<sign>[+-])\s*(?P<d>\d+(?:\.\d+)?\s*(?:ms|s|m|h)?))?$")
 _REF = re.compile(r"^(?P<ref>[a-z][a-z0-9-]*?)(?P<end>\.end)?$")
@@ -88,6 +56,63 @@ def parse_time(expr: str | float | int) -> tuple[str | None, bool, float]:
     return ref["ref"], bool(ref["end"]), offset
 
 
+_TIME_SCHEMA: dict[str, Any] = {"anyOf": [{"type": "number", "minimum": 0}, {
+    "type": "string", "examples": ["90s", "kill", "kill+10s", "kill.end+30s", "end",
+                                   "crash+stores.redis.sentinel.down_after"]}]}
+_SEP = re.compile(r"\s+[+-]\s+|\s*\+\s*|\s*-\s*(?=\d*\.?\d+\s*(?:ms|s|m|h|%)?\s*(?:$|[\s+-]))")
+_PATH = re.compile(r"^[a-z_][a-z0-9_-]*(?:\.[A-Za-z0-9_/-]+)+$")
+
+
+def is_path(term: str) -> bool:
+    """`stores.redis.sentinel.down_after` (a topology value), not `kill.end` (a fault's end)."""
+    return bool(_PATH.match(term)) and not _REF.match(term)
+
+
+def topology_terms(text: str) -> list[tuple[int, str]] | None:
+    """`crash + stores.redis.sentinel.down_after + 1s` as [(1, "crash"), (1, "stores..."), (1, "1s")];
+    None when no term names a topology value (the text is a plain time or bound)."""
+    terms: list[tuple[int, str]] = []
+    sign, pos = 1, 0
+    for m in _SEP.finditer(text):
+        terms.append((sign, text[pos:m.start()].strip()))
+        sign, pos = (-1 if "-" in m.group() else 1), m.end()
+    terms.append((sign, text[pos:].strip()))
+    if terms[0] == (1, "") and len(terms) > 1:  # a leading sign: `-stores.x.y`
+        terms = terms[1:]
+    if not any(is_path(t) for _, t in terms):
+        return None
+    if any(not t for _, t in terms):
+        raise ValueError(f"{text!r}: an operator without a term on one side")
+    return terms
+
+
+def time_parts(expr: str | float | int) -> tuple[str | None, bool, float, tuple[tuple[int, str], ...]]:
+    """parse_time, plus the topology values the time adds: `crash+stores.x.down_after+1s`
+    as ("crash", False, 1.0, ((1, "stores.x.down_after"),))."""
+    terms = topology_terms(expr) if isinstance(expr, str) else None
+    if terms is None:
+        return (*parse_time(expr), ())
+    (sign, head), rest = terms[0], terms[1:]
+    paths: list[tuple[int, str]] = []
+    if is_path(head):
+        ref, end, offset = None, False, 0.0
+        paths.append((sign, head))
+    elif sign < 0:
+        raise ValueError(f"{expr!r}: a time starts with a fault id, start, warmup, end or a duration")
+    else:
+        ref, end, offset = parse_time(head)
+    for sign, term in rest:
+        if is_path(term):
+            paths.append((sign, term))
+            continue
+        try:
+            offset += sign * parse_duration(term)
+        except ValueError:
+            raise ValueError(f"{expr!r}: {term!r} is neither a duration nor a topology path "
+                             "(such as stores.redis.sentinel.down_after)") from None
+    return ref, end, offset, tuple(paths)
+
+
 class TimeExpr(str):
     """A validated time expression; resolved against a scenario's timeline."""
 
@@ -96,7 +121,7 @@ class TimeExpr(str):
         from pydantic_core import core_schema
 
         def check(value: Any) -> str:
-            parse_time(value)
+            time_parts(value)
             return str(value)
 
         return core_schema.no_info_before_validator_function(
@@ -104,45 +129,60 @@ class TimeExpr(str):
 
     @classmethod
     def __get_pydantic_json_schema__(cls, schema: Any, handler: Any) -> dict:
-        return {"anyOf": [{"type": "number", "minimum": 0}, {
-            "type": "string", "examples": ["90s", "kill", "kill+10s", "kill.end+30s", "end"]}]}
+        return _TIME_SCHEMA
 
 
 def _bound(value: Any) -> Any:
-    """A bound: a number, a duration (`45s`) or a percentage (`5%` is 0.05)."""
+    """A bound: a number, a duration (`45s`), a percentage (`5%` is 0.05), or a topology
+    value with offsets (`stores.redis.sentinel.down_after + 1s`), kept as text until
+    twin.scenario.bounds resolves it."""
     if isinstance(value, str):
-        text = value.strip()
-        if text.endswith("%"):
-            try:
-                return float(text[:-1]) / 100
-            except ValueError:
-                raise ValueError(f"{value!r} is not a percentage") from None
-        try:
-            return float(text)
-        except ValueError:
-            pass
-        try:
-            return parse_duration(text)
-        except ValueError:
-            raise ValueError(f"{value!r} is not a bound: use a number (0.05), a percentage "
-                             "(5%) or a duration (250ms, 30s)") from None
+        terms = topology_terms(value)
+        if terms is not None:
+            for _, term in terms:
+                if not is_path(term):
+                    plain_bound(term)
+            return value.strip()
+        return plain_bound(value)
     return value
 
 
-_TIME_SCHEMA: dict[str, Any] = {"anyOf": [{"type": "number", "minimum": 0}, {
-    "type": "string", "examples": ["90s", "kill", "kill+10s", "kill.end+30s", "end"]}]}
+def plain_bound(value: str) -> float:
+    text = value.strip()
+    if text.endswith("%"):
+        try:
+            return float(text[:-1]) / 100
+        except ValueError:
+            raise ValueError(f"{value!r} is not a percentage") from None
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        return parse_duration(text)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a bound: use a number (0.05), a percentage "
+                         "(5%), a duration (250ms, 30s) or a topology value "
+                         "(stores.redis.sentinel.down_after + 1s)") from None
+
+
+
 # What YAML may say for each BeforeValidator-parsed field, so editors accept what the loader does.
 _BOUND_SCHEMA: dict[str, Any] = {"anyOf": [
     {"type": "number"},
     {"type": "string", "pattern": r"^\s*-?\d*\.?\d+\s*(%|ms|s|m|h|d)?\s*$",
-     "examples": ["0.05", "5%", "45s"]}]}
+     "examples": ["0.05", "5%", "45s"]},
+    {"type": "string", "pattern": r"^\s*-?\s*[a-z_][a-z0-9_-]*(\.[A-Za-z0-9_/-]+)+(\s*[+-]\s*\S+)*\s*$",
+     "description": "a topology value by its --set path, with offsets",
+     "examples": ["stores.redis.sentinel.down_after", "stores.redis.sentinel.down_after + 1s"]}]}
 _WINDOW_SCHEMA: dict[str, Any] = {"anyOf": [
     {"type": "string", "pattern": r"\.\.", "description": "FROM..TO, e.g. kill..kill+60s",
      "examples": ["kill..kill+60s", "warmup..kill", "kill.end..end"]},
     {"type": "object", "additionalProperties": False,
      "properties": {"from": _TIME_SCHEMA, "to": _TIME_SCHEMA}}]}
 
-Bound = Annotated[float, BeforeValidator(_bound), WithJsonSchema(_BOUND_SCHEMA)]
+Bound = Annotated[float | str, BeforeValidator(_bound), WithJsonSchema(_BOUND_SCHEMA)]
+"""A number, or the text of a topology-valued bound until the scenario is bound to its topology."""
 
 
 # ------------------------------------------------------------------- load
@@ -175,92 +215,52 @@ class Load(Strict):
         return pts[-1].factor
 
 
-# --------------------------------------------------------------- timeline
-
-
-class Action(Strict):
-    """A fault or an operator action at time `at`, lasting `for` when it has an end.
-
-    Targets are `KIND/NAME` (`service/chat-api`, `store/redis`, `node/k8s-storage`)
-    or a bare unique name. `partition` cuts the components under `isolate` off from
-    everything else; inside a Redis store, `master` (whichever server is master at
-    that moment), the servers `redis-0`, `redis-1`, ... and the sentinels
-    `sentinel/0`, ... name its members, and `service/NAME`, `node/NAME` or
-    `pool/NAME` put those clients on the isolated side.
-    """
-
-    id: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9-]*$",
-                           description="Lower case; not ending in -NUMBER (that reads as an offset).")
-    at: Duration
-    action: ActionName
-    for_: Duration | None = Field(default=None, alias="for", gt=0)
-    target: str | None = None
-    count: int | None = Field(default=None, ge=1)
-    isolate: list[str] | None = Field(default=None, min_length=1)
-    replicas: int | None = Field(default=None, ge=0)
-    factor: float | None = Field(default=None, gt=0,
-                                 description="external-slow: latency multiplier (10: ten times slower).")
-    rate: float | None = Field(default=None, gt=0,
-                               description="external-rate-limit: calls per second before 429s.")
-    delay: Duration | None = Field(
-        default=None, gt=0,
-        description="mesh-fault: injected delay; service-slow: time each request takes longer; "
-                    "poison-message: task time before the crash (1s).")
-    abort_status: int | None = Field(default=None, ge=200, le=599,
-                                     description="mesh-fault: injected HTTP status.")
-    percent: float | None = Field(default=None, ge=0, le=100,
-                                  description="mesh-fault: share of requests hit (default 100).")
-    abort_percent: float | None = Field(
-        default=None, ge=0, le=100,
-        description="mesh-fault: share of requests aborted, when it differs from `percent`.")
-    subset: str | None = Field(
-        default=None, description="mesh-fault: only tries bound for this subset (e.g. v2).")
-    pre_stop: Duration | None = Field(
-        default=None, ge=0,
-        description="rolling-update: preStop sleep of the old pods; unset: the workload's.")
-    kills: Literal["pod", "process"] | None = Field(
-        default=None,
-        description="poison-message: the worker container (pod, default) or one prefork child "
-                    "(process: the pod lives on, reject_on_worker_lost decides the message).")
-
-    @property
-    def instant(self) -> bool:
-        """Over when it happens (a kill, a scale), rather than lasting until `for` ends."""
-        return self.for_ is None and self.action in (
-            "kill-pod", "scale", "worker-crash", "rolling-update", "poison-message")
-
-    @field_validator("id")
-    @classmethod
-    def _id(cls, value: str | None) -> str | None:
-        if value is not None and re.search(r"-\d+(\.\d+)?(ms|s|m|h)?$", value):
-            raise ValueError(f"{value!r} ends like a time offset (kill-10s); pick another id")
-        return value
-
-    @model_validator(mode="after")
-    def _fields(self) -> Action:
-        need, may = _ACTION_FIELDS[self.action]
-        given = {f for f in _OPTIONAL if getattr(self, "for_" if f == "for" else f) is not None}
-        missing = sorted(need - given)
-        extra = sorted(given - need - may)
-        if missing:
-            raise ValueError(f"{self.action} needs {', '.join(missing)}")
-        if extra:
-            raise ValueError(f"{self.action} takes no {', '.join(extra)}")
-        if self.action == "mesh-fault" and self.delay is None and self.abort_status is None:
-            raise ValueError("mesh-fault needs delay, abort_status or both")
-        return self
-
-    @property
-    def end(self) -> float | None:
-        return None if self.for_ is None else self.at + self.for_
-
-
 # ------------------------------------------------------------------ checks
 
 
 class Window(Strict):
     from_: TimeExpr = Field(default=TimeExpr("warmup"), alias="from")
     to: TimeExpr = TimeExpr("end")
+
+
+SHAPES = ("metric", "event", "recovery", "saturation")
+
+# A check's kind when the file does not say: by the metric's name, else by its shape.
+# SLOs are what users see (errors, latency, data lost, time to recover, a capacity
+# that cannot keep up); expectations, what the model is shown doing (events, replica
+# counts, traffic volumes, connections).
+DEFAULT_KIND: dict[str, Literal["slo", "expectation"]] = {
+    **dict.fromkeys(("error_rate", "write_error_rate", "failed", "latency", "p50", "p95", "p99",
+                     "turns_incomplete", "events_lost", "events_duplicated", "writes_lost",
+                     "write_errors", "read_errors", "readonly_errors", "connection_errors",
+                     "write_failing", "unavailable", "dropped", "lost", "subscriptions_dropped"),
+                    "slo"),
+    "recovery": "slo",
+    "saturation": "slo",
+    "event": "expectation",
+    "metric": "expectation",  # ready, replicas, utilisation, requests, length, connections, ...
+}
+
+
+def default_kind(data: dict[str, Any]) -> Literal["slo", "expectation"]:
+    """The kind DEFAULT_KIND gives a check's raw fields (a check of no shape: expectation).
+    A harm bounded from below (`chat.error_rate min: 0.9`, `writes_lost min: 1`) asserts
+    that the fault does harm, which is what the scenario shows: an expectation."""
+    metric = data.get("metric")
+    if not isinstance(metric, str):
+        shape = next((k for k in SHAPES if data.get(k) is not None), "metric")
+        return DEFAULT_KIND[shape]
+    kind = DEFAULT_KIND.get(metric.rpartition(".")[2], DEFAULT_KIND["metric"])
+    return "expectation" if kind == "slo" and _bounded_below(data) else kind
+
+
+def _bounded_below(data: dict[str, Any]) -> bool:
+    try:
+        if data.get("range") is not None:
+            return float(_bound(data["range"][0])) > 0
+        return data.get("min") is not None and data.get("max") is None and float(_bound(data["min"])) > 0
+    except (TypeError, ValueError, IndexError, KeyError):
+        return False  # a malformed bound: the field's own validation says so
 
 
 class Check(Strict):
@@ -271,14 +271,26 @@ class Check(Strict):
       (default) or delay (time of the first one after the window opens).
     recovery: a metric that must come back to its steady state (its band, or the
       pre-fault baseline x (1 + tolerance)) within `within` after fault `after` ends.
-    Bounds: `max`, `min` or `range: [low, high]`.
+    saturation: `any` or a component (`workload/chat-worker`, `queue`): none of them
+      saturated (busy >= 98 %, or a backlog growing) after the warm-up; `max` of them may.
+    Bounds: `max`, `min` or `range: [low, high]`; each may name a topology value
+      (`stores.redis.sentinel.down_after + 1s`), as may the window.
+    kind: `slo` (what users see) or `expectation` (what the scenario was written to
+      show the model doing); unset, from DEFAULT_KIND by the metric's name or the shape.
     """
 
     name: str = Field(min_length=1)
     description: str | None = None
+    kind: Literal["slo", "expectation"] | None = Field(
+        default=None, description="slo: what users see; expectation: what the scenario shows the "
+        "model doing. Unset: expectation for events and replica counts, slo for error rates, "
+        "latency, data lost, recovery and saturation.")
     metric: str | None = None
     event: str | None = None
     recovery: str | None = None
+    saturation: str | None = Field(
+        default=None, description="`any`, or KIND/NAME or KIND (workload/chat-worker, queue): "
+        "none of them saturated after the warm-up (`max`: how many may be).")
     stat: Literal["mean", "max", "min", "p50", "p95", "p99", "sum", "last", "rate",
                   "count", "delay"] | None = None
     window: Annotated[Window, WithJsonSchema(_WINDOW_SCHEMA)] = Window()
@@ -305,18 +317,29 @@ class Check(Strict):
             return {"from": a.strip() or "warmup", "to": b.strip() or "end"}
         return value
 
+    @model_validator(mode="before")
+    @classmethod
+    def _default_kind(cls, data: Any) -> Any:
+        """An unset kind from DEFAULT_KIND, so that every check downstream has one."""
+        if isinstance(data, dict) and data.get("kind") is None:
+            return {**data, "kind": default_kind(data)}
+        return data
+
     @model_validator(mode="after")
     def _shape(self) -> Check:
-        kinds = [k for k in ("metric", "event", "recovery") if getattr(self, k) is not None]
+        kinds = [k for k in SHAPES if getattr(self, k) is not None]
         if len(kinds) != 1:
-            raise ValueError("a check sets exactly one of metric, event, recovery; this one sets "
-                             + (", ".join(kinds) or "none"))
+            raise ValueError("a check sets exactly one of metric, event, recovery, saturation; "
+                             "this one sets " + (", ".join(kinds) or "none"))
         bounds = [b for b in ("max", "min", "range") if getattr(self, b) is not None]
-        if self.range is not None and self.range[0] > self.range[1]:
+        if self.range is not None and all(isinstance(b, float | int) for b in self.range) \
+                and self.range[0] > self.range[1]:
             raise ValueError("range is [low, high] with low <= high")
         if self.range is not None and len(bounds) > 1:
             raise ValueError("range cannot be combined with max or min")
-        if self.event is not None:
+        if self.saturation is not None:
+            self._saturation_shape()
+        elif self.event is not None:
             if self.stat not in (None, "count", "delay"):
                 raise ValueError("an event check's stat is count or delay")
             if not bounds:
@@ -333,28 +356,44 @@ class Check(Strict):
                 raise ValueError("a metric check needs max, min or range")
         return self
 
+    def _saturation_shape(self) -> None:
+        """The saturation analysis judges the run after the warm-up, counting components."""
+        if self.stat is not None:
+            raise ValueError("a saturation check has no stat: it counts saturated components")
+        if self.min is not None or self.range is not None:
+            raise ValueError("a saturation check's only bound is max (how many may saturate)")
+        if self.window != Window():
+            raise ValueError("a saturation check judges the whole run after the warm-up; "
+                             "it takes no window")
+
     @property
-    def kind(self) -> str:
-        return "metric" if self.metric else "event" if self.event else "recovery"
+    def shape(self) -> str:
+        """metric, event, recovery or saturation: what the check reads."""
+        return next(k for k in SHAPES if getattr(self, k) is not None)
 
     @property
     def statistic(self) -> str:
         if self.stat:
             return self.stat
-        return "count" if self.event else "mean"
+        return "count" if self.event or self.saturation else "mean"
 
     def bound_text(self) -> str:
+        def g(b: float | str) -> str:
+            return b if isinstance(b, str) else f"{b:g}"
+
         if self.range is not None:
-            return f"in [{self.range[0]:g}, {self.range[1]:g}]"
+            return f"in [{g(self.range[0])}, {g(self.range[1])}]"
         parts = []
         if self.min is not None:
-            parts.append(f">= {self.min:g}")
+            parts.append(f">= {g(self.min)}")
         if self.max is not None:
-            parts.append(f"<= {self.max:g}")
+            parts.append(f"<= {g(self.max)}")
         return " and ".join(parts)
 
     def within_bounds(self, value: float) -> bool:
         lo, hi = (self.range if self.range is not None else (self.min, self.max))
+        if self.saturation is not None and hi is None:
+            hi = 0.0  # none saturated
         return (lo is None or value >= lo) and (hi is None or value <= hi)
 
 
@@ -375,7 +414,7 @@ class Scenario(Strict):
     seed: int = Field(default=1, ge=0)
     replications: int = Field(default=1, ge=1)
     load: Load = Load()
-    timeline: list[Action] = []
+    timeline: list[AnyAction] = []
     checks: list[Check] = []
 
     @model_validator(mode="after")
@@ -410,4 +449,5 @@ class Scenario(Strict):
         return sorted((a for a in self.timeline if a.action != "scale"), key=lambda a: a.at)
 
 
-__all__ = ["API_VERSION", "Action", "Check", "Load", "Scenario", "Window", "parse_time"]
+__all__ = ["API_VERSION", "DEFAULT_KIND", "Action", "Check", "Load", "Scenario", "Window", "parse_time",
+           "time_parts"]

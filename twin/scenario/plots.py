@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from twin.model.units import format_duration
-from twin.scenario import metrics
+from twin.result import trace as metrics
+from twin.scenario.metrics import canonical
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -99,7 +100,8 @@ def _actions(run: Run) -> list[Action]:
 
 
 def _fault_label(run: Run, a: Action) -> str:
-    what = a.action + (f" {a.target}" if a.target else "")
+    target = getattr(a, "target", None)
+    what = a.action + (f" {target}" if target else "")
     head = f"{a.id}: {what}" if a.id else what
     until = (f"{format_duration(a.end)}" if a.end is not None
              else "end of run (no `for`)")
@@ -177,7 +179,7 @@ def _per_bucket(ax: Any, run: Run, metric: str, stat: str) -> list[float]:
 
 
 def _span(t0: float, t1: float, interval: float, n: int) -> tuple[int, int]:
-    """The buckets [a, b) a window touches, as twin.scenario.metrics.Trace counts them."""
+    """The buckets [a, b) a window touches, as twin.result.trace.Trace counts them."""
     a = int(math.floor(t0 / interval + 1e-9))
     b = int(math.ceil(t1 / interval - 1e-9))
     return max(0, min(a, n)), max(0, min(max(b, a + 1), n))
@@ -359,7 +361,7 @@ def checks_figure(run: Run) -> Figure | None:
             continue
         if c.recovery is not None and not scn.faults:
             continue
-        panels.append((k, c, metrics.canonical(topo, m)))
+        panels.append((k, c, canonical(topo, m)))
     if not panels:
         return None
     fig, axes = _new_figure(len(panels), 1, 10)

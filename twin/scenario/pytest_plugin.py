@@ -55,17 +55,18 @@ class ScenarioFailed(Exception):
 class ScenarioItem(pytest.Item):
     def runtest(self) -> None:
         from twin.model.errors import ModelError
-        from twin.scenario import loader
-        from twin.scenario.runner import BackendMissing, execute
+        from twin.result.backend import CannotRun
+        from twin.scenario.loader import load
+        from twin.scenario.runner import execute
 
         opt = self.config.getoption
         try:
-            loaded = loader.load(self.path)
+            loaded = load(self.path)
         except ModelError as e:
             raise ScenarioFailed("bad scenario file:\n" + "\n".join(str(p) for p in e.problems)) from None
         try:
             run = execute(loaded, opt("--twin-backend"), opt("--twin-seed"), opt("--twin-replications"))
-        except BackendMissing as e:
+        except CannotRun as e:
             pytest.skip(f"cannot run: {e.what}. {e.how}".strip())
         self.user_properties.append(("verdict", "passed" if run.passed else "failed"))
         na = [o.sentence() for o in run.outcomes if o.status == "n/a"]

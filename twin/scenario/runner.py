@@ -1,10 +1,10 @@
 """Run a scenario on a backend and judge it: file -> Result -> check outcomes.
 
-Backends are plug points with one method, `run(scenario, topology, seed,
-replications, progress) -> Result`. `sim` is the embedded simulator; `local`
-(real server processes) and `kind` (the replica) come from modules that may
-not be installed or may need tools this machine lacks: a missing backend is a
-clean "cannot run" (exit 3) that says what is missing and how to get it.
+Backends are plug points (twin.result.backend.Backend): `run(scenario, topology,
+seed, replications, progress) -> BackendRun`. `sim` is the embedded simulator;
+`local` (real server processes) and `kind` (the replica) come from modules that
+may not be installed or may need tools this machine lacks: a missing backend is
+a clean CannotRun (exit 3) that says what is missing and how to get it.
 """
 
 from __future__ import annotations
@@ -13,48 +13,13 @@ import importlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
-from twin.model.topology import Topology
-from twin.scenario.checks import Outcome, judge, verdict
+from twin.result.backend import EVERYTHING, Backend, CannotRun, Progress
+from twin.scenario.checks import Outcome, judge, saturated_in, verdict
 from twin.scenario.loader import Loaded
+from twin.scenario.metrics import impact, observations, timeline
 from twin.scenario.model import Scenario
-
-Progress = Callable[[float, str], None]
-"""progress(fraction done 0..1, what is running now)."""
-
-
-class Backend(Protocol):
-    """May also carry `observes` (twin.scenario.observes.Observes): the events and
-    metrics it can see; checks on anything else are not applicable."""
-
-    name: str
-
-    def run(self, scenario: Scenario, topology: Topology, seed: int, replications: int,
-            progress: Progress) -> Any: ...
-
-
-@dataclass
-class BackendRun:
-    """What a backend returns: the Result and one Trace per replication."""
-
-    result: Any
-    trace_list: list[Any] = field(default_factory=list)
-
-    def traces(self) -> list[Any]:
-        return self.trace_list
-
-    def to_json(self) -> dict:
-        return self.result.model_dump(mode="json")
-
-
-class BackendMissing(Exception):
-    """A backend that cannot run here: what is missing and how to get it."""
-
-    def __init__(self, what: str, how: str = ""):
-        self.what = what
-        self.how = how
-        super().__init__(what)
 
 
 class UnknownBackend(ValueError):
@@ -66,7 +31,7 @@ class UnknownBackend(ValueError):
         super().__init__(f"no backend named {name!r}; the backends are {', '.join(known)}")
 
 
-# name -> module providing `backend() -> Backend` (which may raise BackendMissing)
+# name -> module providing `backend() -> Backend` (which may raise CannotRun)
 PROVIDERS: dict[str, str] = {
     "sim": "twin.scenario.sim_backend",
     "local": "twin.replica.local_backend",
@@ -85,7 +50,7 @@ def backend_names() -> list[str]:
 
 
 def get_backend(name: str) -> Backend:
-    """The backend `name`: UnknownBackend when nothing provides it, BackendMissing when
+    """The backend `name`: UnknownBackend when nothing provides it, CannotRun when
     it exists but cannot run here."""
     if name in _REGISTERED:
         return _REGISTERED[name]()
@@ -96,15 +61,14 @@ def get_backend(name: str) -> Backend:
         mod = importlib.import_module(module)
     except ModuleNotFoundError as e:
         if e.name and module.startswith(e.name) or e.name == module:
-            raise BackendMissing(
+            raise CannotRun(
                 f"the {name} backend is not part of this installation ({module} is missing)",
                 "use --backend sim, or update the twin to a version that ships it") from None
-        raise BackendMissing(f"the {name} backend needs the Python package {e.name!r}",
-                             f"install it: .venv/bin/pip install {e.name}") from None
+        raise CannotRun(f"the {name} backend needs the Python package {e.name!r}",
+                        f"install it: .venv/bin/pip install {e.name}") from None
     factory = getattr(mod, "backend", None)
     if factory is None:
-        raise BackendMissing(f"{module} provides no backend() yet",
-                             "use --backend sim for now")
+        raise CannotRun(f"{module} provides no backend() yet", "use --backend sim for now")
     return factory()
 
 
@@ -134,9 +98,7 @@ class Run:
 
 def execute(loaded: Loaded, backend: str = "sim", seed: int | None = None,
             replications: int | None = None, progress: Progress | None = None) -> Run:
-    """Run and judge one loaded scenario; BackendMissing when the backend cannot run."""
-    from twin.scenario import metrics, observes
-
+    """Run and judge one loaded scenario; CannotRun when the backend cannot run here."""
     scn = loaded.scenario
     seed = scn.seed if seed is None else seed
     reps = scn.replications if replications is None else replications
@@ -144,12 +106,13 @@ def execute(loaded: Loaded, backend: str = "sim", seed: int | None = None,
     started = time.perf_counter()
     result = be.run(scn, loaded.topology, seed, reps, progress or (lambda f, s: None))
     wall = time.perf_counter() - started
-    observations = metrics.observations(result, scn)
-    seen = observes.of(be, backend)
-    for trace in observations:
-        if isinstance(trace, metrics.Trace) and trace.observes is observes.EVERYTHING:
+    traces = observations(result)
+    # what the backend declares it sees; one that declares nothing (a test's) sees everything
+    seen = getattr(be, "observes", EVERYTHING)
+    for trace in traces:
+        if trace.observes is EVERYTHING:
             trace.observes = seen
-    outcomes = judge(scn, observations)
-    return Run(loaded, backend, seed, reps, result, outcomes,
-               metrics.timeline(observations, scn), metrics.impact(observations, loaded.topology, scn),
-               wall, observations)
+    saturated = saturated_in(result, loaded.topology) if any(c.saturation for c in scn.checks) else None
+    outcomes = judge(scn, traces, saturated)
+    return Run(loaded, backend, seed, reps, result, outcomes, timeline(traces, scn),
+               impact(traces, loaded.topology, scn), wall, traces)

@@ -5,7 +5,9 @@ servers and sentinels (twin.sim.redis_clients), the scenario's timeline
 scheduled as faults, and a recorder that keeps, per time bucket, what checks
 need: requests, failures and a latency histogram per route, Redis write
 errors, ready pods, queue depths. The Result holds the simulator's own
-per-replication metrics; the traces feed the checks.
+per-replication metrics and their aggregate; the traces feed the checks.
+ACTS is the simulator's table of timeline actions: the Redis, node and pod ones
+here, the others from twin.scenario.sim_faults.
 """
 
 from __future__ import annotations
@@ -16,10 +18,24 @@ from typing import Any
 
 import numpy as np
 
+from twin.model.steps import EmitStep, StreamStep, route_walk
 from twin.model.topology import Topology
-from twin.scenario.metrics import Trace
-from twin.scenario.model import Action, Scenario
-from twin.scenario.runner import BackendRun
+from twin.result.backend import EVERYTHING, BackendRun, Progress, bucket_for
+from twin.result.trace import Trace
+from twin.scenario.actions import (
+    Action,
+    KillPod,
+    NodeDown,
+    Partition,
+    RedisMasterCrash,
+    RedisRestartEmpty,
+    Scale,
+    SentinelDown,
+    StoreDown,
+)
+from twin.scenario.model import Scenario
+from twin.scenario.sim_faults import ACTS as FAULTS
+from twin.scenario.sim_faults import Apply, Later, Stage
 
 
 class SimRun(BackendRun):
@@ -32,17 +48,6 @@ class SimRun(BackendRun):
             run.pop("pods", None)
             run.pop("events", None)  # the report's timeline carries them
         return data
-
-
-def traces_of(result: Any, scn: Scenario) -> list[Trace]:
-    if isinstance(result, SimRun):
-        return result.traces()
-    raise TypeError(f"cannot read checks' metrics from a {type(result).__name__}")
-
-
-def bucket_for(scn: Scenario) -> float:
-    """Fine enough for second-scale failover timings, coarse enough for long runs."""
-    return max(1.0, math.ceil(scn.duration / 900))
 
 
 def loads_for(scn: Scenario, topo: Topology):
@@ -92,25 +97,21 @@ def _Profiled(*args, **kw):  # noqa: N802 - a class made on first use (twin.sim 
 
 class SimBackend:
     name = "sim"
+    observes = EVERYTHING
 
     def run(self, scenario: Scenario, topology: Topology, seed: int, replications: int,
-            progress) -> SimRun:
-        from twin.result.model import Result
-
-        runs, traces = [], []
-        for rep in range(replications):
-            def step(f: float, rep: int = rep) -> None:
-                progress((rep + f) / replications, f"replication {rep + 1}/{replications}")
-            rr, trace = run_replication(scenario, topology, seed, rep, step)
-            runs.append(rr)
-            traces.append(trace)
+            progress: Progress) -> SimRun:
+        from twin.result.replications import replicate
         from twin.sim.saturation import consumers_of, saturation
 
-        result = Result(topology=str(scenario.topology), scenario=scenario.name, seed=seed,
-                        replications=replications, duration=scenario.duration,
-                        warmup=scenario.warmup, interval=bucket_for(scenario), runs=runs,
-                        saturated=saturation(runs, consumers_of(topology)))
-        return SimRun(result, traces)
+        run = replicate(lambda rep, step: run_replication(scenario, topology, seed, rep, step),
+                        replications, seed, progress,
+                        derived=lambda runs: {"saturated": saturation(runs, consumers_of(topology))},
+                        topology=str(scenario.topology), scenario=scenario.name,
+                        duration=scenario.duration, warmup=scenario.warmup,
+                        interval=bucket_for(scenario.duration),
+                        loads=loads_for(scenario, topology).describe())
+        return SimRun(run.result, run.trace_list)
 
 
 def backend() -> SimBackend:
@@ -124,97 +125,110 @@ def run_replication(scn: Scenario, topo: Topology, seed: int, rep: int, progress
     from twin.sim.engine import Simulation
     from twin.sim.redis_clients import attach
 
-    iv = bucket_for(scn)
+    iv = bucket_for(scn.duration)
     sim = Simulation(topo, loads_for(scn, topo), duration=scn.duration, seed=seed, replication=rep,
                      warmup=scn.warmup, interval=max(iv, scn.duration / 120))
-    redis = attach(sim)
+    stage = Stage(sim, topo, attach(sim))
     for action in scn.timeline:
-        sim.schedule(action.at, lambda s, a=action: _act(s, redis, a, topo))
-    rec = Recorder(sim, redis, iv, scn.duration)
+        sim.schedule(action.at, lambda s, a=action: _act(stage, a))
+    rec = Recorder(sim, stage.redis, iv, scn.duration)
     sim.env.process(rec.run())
     rr = sim.run(progress=progress, steps=20)
     rec.finish()
     return rr, rec.trace()
 
 
-def _redis_target(redis: dict, topo: Topology, target: str | None):
-    if target is not None:
-        from twin.graph.naming import resolve
-
-        return redis[resolve(topo, target).name]
-    return next(iter(redis.values()))
-
-
-def _act(sim, redis: dict, a: Action, topo: Topology) -> None:  # noqa: ANN001 - a Simulation
+def _act(stage: Stage, a: Action) -> None:
     """One timeline action, through the simulator's own fault hooks."""
-    from twin.graph.naming import resolve
-    from twin.sim.redis_clients import CutAccess
+    sim = stage.sim
+    target = getattr(a, "target", None)
+    sim.emit(sim.env.now, target or "scenario", f"scenario:{a.action}", f"id={a.id}" if a.id else "")
+    later: Later = ((lambda fn: sim.schedule(a.end, lambda _s: fn())) if a.end is not None
+                    else (lambda fn: None))
+    ACTS[a.action](stage, a, later)
 
-    sim.emit(sim.env.now, a.target or "scenario", f"scenario:{a.action}", f"id={a.id}" if a.id else "")
-    later = (lambda fn: sim.schedule(a.end, lambda _s: fn())) if a.end is not None else (lambda fn: None)
-    if a.action in ("redis-master-crash", "redis-restart-empty"):
-        rc = _redis_target(redis, topo, a.target)
-        back = a.for_ if a.for_ is not None else (rc.model.restart if a.action == "redis-restart-empty"
-                                                    else None)
-        rc.crash(back_after=back, empty=a.action == "redis-restart-empty")
-    elif a.action == "sentinel-down":
-        rc = _redis_target(redis, topo, a.target)
-        n = len(rc.group.sentinels)
-        idx = list(range(n - 1, n - 1 - (a.count or 1), -1))
-        for i in idx:
-            rc.group.kill_sentinel(i)
-        later(lambda: [rc.group.restart_sentinel(i, new_address=False) for i in idx])
-    elif a.action == "partition":
-        stores = [_redis_target(redis, topo, a.target)] if a.target else list(redis.values())
-        cut: set[str] = set()
-        for rc in stores:
-            cut |= rc.partition(a.isolate or [])
-        if a.target is None:
-            _cut_other_stores(sim, redis, a, cut, CutAccess, later)
-        later(lambda: [rc.heal() for rc in stores])
-    elif a.action == "node-down":
-        node = resolve(topo, a.target).name
-        sim.node_down(node)
-        crashed = []
-        for rc in redis.values():
-            for server in rc.group.servers:
-                pod = sim.cluster.pod(server)
-                if pod is not None and pod.node is not None and pod.node.name == node:
-                    rc.group.crash(server)
-                    crashed.append((rc, server))
-        later(lambda: (sim.node_up(node), [rc.group.restart(s) for rc, s in crashed]))
-    elif a.action == "store-down":
-        name = resolve(topo, a.target).name
-        if name in redis:
-            rc = redis[name]
-            servers = [s for s, srv in rc.group.servers.items() if srv.up]
-            for s in servers:
-                rc.group.crash(s)
-            later(lambda: [rc.group.restart(s) for s in servers])
-        else:
-            sim.stores[name].crash("scenario store-down", a.for_ if a.for_ is not None else -1)
-    elif a.action == "kill-pod":
-        name = resolve(topo, a.target).name
-        pods = sorted((p for p in sim.pods(name) if p.alive), key=lambda p: p.name)
-        for p in pods[: a.count or 1]:
-            sim.kill(f"pod/{p.name}", "scenario kill-pod")
-    elif a.action == "scale":
-        name = resolve(topo, a.target).name
-        deps = [d for d in sim.cluster.deployments.values() if d.workload == name]
-        if deps:
-            deps[0].scale(a.replicas, "scenario")
+
+def _redis_target(stage: Stage, target: str | None):
+    if target is not None:
+        return stage.redis[stage.name(target)]
+    return next(iter(stage.redis.values()))
+
+
+def _redis_crash(stage: Stage, a: RedisMasterCrash | RedisRestartEmpty, later: Later) -> None:
+    rc = _redis_target(stage, a.target)
+    empty = a.action == "redis-restart-empty"
+    back = a.for_ if a.for_ is not None else (rc.model.restart if empty else None)
+    rc.crash(back_after=back, empty=empty)
+
+
+def _sentinel_down(stage: Stage, a: SentinelDown, later: Later) -> None:
+    rc = _redis_target(stage, a.target)
+    n = len(rc.group.sentinels)
+    idx = list(range(n - 1, n - 1 - (a.count or 1), -1))
+    for i in idx:
+        rc.group.kill_sentinel(i)
+    later(lambda: [rc.group.restart_sentinel(i, new_address=False) for i in idx])
+
+
+def _partition(stage: Stage, a: Partition, later: Later) -> None:
+    stores = [_redis_target(stage, a.target)] if a.target else list(stage.redis.values())
+    cut: set[str] = set()
+    for rc in stores:
+        cut |= rc.partition(a.isolate)
+    if a.target is None:
+        _cut_other_stores(stage, cut, later)
+    later(lambda: [rc.heal() for rc in stores])
+
+
+def _node_down(stage: Stage, a: NodeDown, later: Later) -> None:
+    sim = stage.sim
+    node = stage.name(a.target)
+    sim.node_down(node)
+    crashed = []
+    for rc in stage.redis.values():
+        for server in rc.group.servers:
+            pod = sim.cluster.pod(server)
+            if pod is not None and pod.node is not None and pod.node.name == node:
+                rc.group.crash(server)
+                crashed.append((rc, server))
+    later(lambda: (sim.node_up(node), [rc.group.restart(s) for rc, s in crashed]))
+
+
+def _store_down(stage: Stage, a: StoreDown, later: Later) -> None:
+    name = stage.name(a.target)
+    if name in stage.redis:
+        rc = stage.redis[name]
+        servers = [s for s, srv in rc.group.servers.items() if srv.up]
+        for s in servers:
+            rc.group.crash(s)
+        later(lambda: [rc.group.restart(s) for s in servers])
     else:
-        from twin.scenario import sim_faults
-
-        sim_faults.apply(sim, a, topo, later)
+        stage.sim.stores[name].crash("scenario store-down", a.for_ if a.for_ is not None else -1)
 
 
-def _cut_other_stores(sim, redis, a: Action, cut: set[str], CutAccess, later) -> None:  # noqa: ANN001,N803
+def _kill_pod(stage: Stage, a: KillPod, later: Later) -> None:
+    sim = stage.sim
+    pods = sorted((p for p in sim.pods(stage.name(a.target)) if p.alive), key=lambda p: p.name)
+    for p in pods[: a.count or 1]:
+        sim.kill(f"pod/{p.name}", "scenario kill-pod")
+
+
+def _scale(stage: Stage, a: Scale, later: Later) -> None:
+    name = stage.name(a.target)
+    deps = [d for d in stage.sim.cluster.deployments.values() if d.workload == name]
+    if deps:
+        deps[0].scale(a.replicas, "scenario")
+
+
+def _cut_other_stores(stage: Stage, cut: set[str], later: Later) -> None:
     """A partition with no target cuts every store: pods on one side lose the stores
     whose servers are on the other."""
+    from twin.sim.redis_clients import CutAccess
+
+    sim = stage.sim
     isolated_pods = set(cut)
     for name, store in sim.stores.items():
-        if name in redis:
+        if name in stage.redis:
             continue
         server_side = store.primary is not None and store.primary.name in isolated_pods
         clients = {p.name for p in sim.cluster.pods} - isolated_pods if server_side else isolated_pods
@@ -223,25 +237,21 @@ def _cut_other_stores(sim, redis, a: Action, cut: set[str], CutAccess, later) ->
         later(lambda store=store, previous=previous: setattr(store, "access", previous))
 
 
+ACTS: dict[str, Apply] = {
+    "redis-master-crash": _redis_crash,
+    "redis-restart-empty": _redis_crash,
+    "sentinel-down": _sentinel_down,
+    "partition": _partition,
+    "node-down": _node_down,
+    "store-down": _store_down,
+    "kill-pod": _kill_pod,
+    "scale": _scale,
+    **FAULTS,
+}
+"""The simulator applies every action: name -> what it does."""
+
+
 # ---------------------------------------------------------------- recorder
-
-
-def _emits(steps: list) -> bool:
-    """Does a route send SSE events (an `emit` step anywhere in it)?"""
-    return any(st.emit is not None or _emits(st.steps) or _emits(st.fallback)
-               or any(_emits(b.steps) for b in st.branch or []) for st in steps)
-
-
-def _streamed(steps: list) -> set[str]:
-    """The services a route's `stream` steps hold SSE connections open on."""
-    out: set[str] = set()
-    for st in steps:
-        if st.stream is not None:
-            out.add(st.stream)
-        out |= _streamed(st.steps) | _streamed(st.fallback)
-        for b in st.branch or []:
-            out |= _streamed(b.steps)
-    return out
 
 
 class Recorder:
@@ -258,10 +268,13 @@ class Recorder:
         self.prev: dict[str, float] = {}
         self.prev_hist: dict[str, tuple] = {}
         self.i = 0
-        self.emitting = {r.name for r in sim.topology.routes if _emits(r.steps)}
+        topo = sim.topology
+        self.emitting = {r.name for r in topo.routes
+                         if any(isinstance(s, EmitStep) for s, _ in route_walk(topo, r))}
         # the core counts open SSE streams across the cluster: they are one service's
         # only when one service holds them all (else the metric is left out: n/a)
-        held = {t for r in sim.topology.routes for t in _streamed(r.steps)}
+        held = {s.stream for r in topo.routes for s, _ in route_walk(topo, r)
+                if isinstance(s, StreamStep)}
         self.stream_host = next(iter(held)) if len(held) == 1 else None
 
     def _count(self, key: str, total: float) -> None:
@@ -342,7 +355,8 @@ class Recorder:
             self._count(f"{key}.connections_opened", rc.connections_opened)
             self._count(f"{key}.sentinel_queries", rc.sentinel_queries)
             self._count(f"{key}.subscriptions_dropped", rc.subscriptions_dropped)
-            self._gauge(f"{key}.write_failing", 1.0 if rc.write_failing else 0.0)
+            now = self.sim.env.now  # the fraction of the bucket writes failed
+            self._gauge(f"{key}.write_failing", rc.failing_time(now - self.iv, now) / self.iv)
         for name, store in sim.stores.items():
             if name not in self.redis:
                 self._gauge(f"store/{name}.unavailable", 0.0 if store.reachable("report") else 1.0)
@@ -368,7 +382,9 @@ class Recorder:
 
     def trace(self) -> Trace:
         events = [{"t": t, "source": s, "event": e, "detail": d} for t, s, e, d in self.sim.events]
-        return Trace(self.iv, self.counters, self.gauges, self.hists, events)
+        end = self.sim.env.now
+        spans = {f"store/{name}.write_failing": rc.failing_spans(end) for name, rc in self.redis.items()}
+        return Trace(self.iv, self.counters, self.gauges, self.hists, events, spans=spans)
 
 
-__all__ = ["SimBackend", "SimRun", "backend"]
+__all__ = ["ACTS", "SimBackend", "SimRun", "backend"]

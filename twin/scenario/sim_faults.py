@@ -1,41 +1,71 @@
-"""Issue 6's faults on the simulator: each calls the mechanism the real system has.
+"""The simulator's faults beyond Redis and pods: each calls the mechanism the real system has.
 
 control-plane-down stops the node lifecycle controller, the HPAs, the scheduler
 and the ReplicaSets (twin.sim.node_lifecycle.ControlPlane); worker-crash
 SIGKILLs the worker containers holding the most tasks (an OOM kill: the kubelet
-restarts them in place, the broker requeues or loses their tasks by acks_late); broker-down stops RabbitMQ; rabbitmq-memory-alarm takes every
-connection slot of the broker so that publishes wait (a blocked connection, not
-an error); postgres-primary-down stops the primary under Patroni (HA fails over,
-single mode waits for someone); external-slow / external-rate-limit change the
-LLM provider; mesh-fault is an Istio fault injection on the routes to a service,
+restarts them in place, the broker requeues or loses their tasks by acks_late);
+broker-down stops RabbitMQ; rabbitmq-memory-alarm takes every connection slot
+of the broker so that publishes wait (a blocked connection, not an error);
+postgres-primary-down stops the primary under Patroni (HA fails over, single
+mode waits for someone); external-slow / external-rate-limit change the LLM
+provider; mesh-fault is an Istio fault injection on the routes to a service,
 spent in the caller's sidecar before the try starts; service-slow makes the
 service itself slow (a dependency it waits on, a long GC), so that the callers'
-per-try timeouts fire and the retries of every hop multiply on it;
-drain is `kubectl drain` against the PodDisruptionBudgets and rolling-update a
+per-try timeouts fire and the retries of every hop multiply on it; drain is
+`kubectl drain` against the PodDisruptionBudgets and rolling-update a
 Deployment rollout with or without preStop (twin.sim.node_lifecycle);
 poison-message publishes a message whose task crashes the worker container
 that runs it (the broker requeues it with acks_late, or it is lost); the kubelet
 restarts that container under CrashLoopBackOff (twin.sim.cluster.Cluster.crash).
+
+ACTS maps each of these actions' names to its function; twin.scenario.sim_backend
+adds the Redis, node and pod actions to make the simulator's one table.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import simpy
 
 from twin.model.topology import RabbitMQ, Topology
-from twin.scenario.model import Action
+from twin.scenario.actions import (
+    BrokerDown,
+    ControlPlaneDown,
+    Drain,
+    ExternalRateLimit,
+    ExternalSlow,
+    MeshFault,
+    PoisonMessage,
+    PostgresPrimaryDown,
+    RabbitmqMemoryAlarm,
+    RollingUpdate,
+    ServiceSlow,
+    WorkerCrash,
+)
 from twin.sim.mesh import InjectedFault
 
 Later = Callable[[Callable[[], Any]], None]
+"""later(fn): fn runs when the action's `for` ends (never, for an action without one)."""
 
-ACTIONS = frozenset({
-    "control-plane-down", "worker-crash", "broker-down", "rabbitmq-memory-alarm",
-    "postgres-primary-down", "external-slow", "external-rate-limit", "mesh-fault",
-    "service-slow", "drain", "rolling-update", "poison-message",
-})
+
+@dataclass(frozen=True)
+class Stage:
+    """One replication as a timeline action finds it."""
+
+    sim: Any                 # twin.sim.engine.Simulation
+    topo: Topology
+    redis: dict[str, Any]    # Redis store name -> its twin.sim.redis_clients.RedisClients
+
+    def name(self, target: str) -> str:
+        """The component a target names (`service/chat-api` -> `chat-api`)."""
+        return _name(self.topo, target)
+
+
+Apply = Callable[[Stage, Any, Later], None]
+"""apply(stage, action, later): the action at the current simulated time."""
 
 
 def _name(topo: Topology, target: str) -> str:
@@ -51,63 +81,67 @@ def _broker(sim: Any, topo: Topology, target: str | None) -> Any:
     return sim.stores[name]
 
 
-def apply(sim: Any, a: Action, topo: Topology, later: Later) -> None:
-    """One of ACTIONS at the current simulated time; `later(fn)` runs fn when it ends."""
-    now = sim.env.now
-    if a.action == "control-plane-down":
-        cp = sim.control_plane
-        cp.down("scenario control-plane-down")
-        later(lambda: cp.up("scenario control-plane back"))
-    elif a.action == "worker-crash":
-        name = _name(topo, a.target)
-        pods = sorted((p for p in sim.pods(name) if p.alive),
-                      key=lambda p: (-(p.busy + len(p.buffer)), p.name))
-        for p in pods[: a.count or 1]:
-            sim.emit(now, p.component, "WorkerCrash",
-                     f"{p.busy} tasks running, {len(p.buffer)} prefetched")
-            sim.crash(f"pod/{p.name}", "scenario worker-crash (SIGKILL)")
-    elif a.action == "broker-down":
-        store = _broker(sim, topo, a.target)
-        store.crash("scenario broker-down", a.for_ if a.for_ is not None else -1)
-    elif a.action == "rabbitmq-memory-alarm":
-        store = _broker(sim, topo, a.target)
-        until = a.end if a.end is not None else sim.duration
-        watermark = getattr(store.model, "memory_high_watermark", 0.4)
-        sim.emit(now, store.component, "MemoryAlarm",
-                 f"vm_memory_high_watermark {watermark:g} reached: publishers blocked")
-        for _ in range(store.concurrency):
-            sim.env.process(_hold(sim.env, store, until))
-        later(lambda: sim.emit(sim.env.now, store.component, "MemoryAlarmCleared",
-                               "publishers unblocked"))
-    elif a.action == "postgres-primary-down":
-        pg = sim.postgres[_name(topo, a.target)] if a.target else next(iter(sim.postgres.values()))
-        pg.fail()
-        later(pg.restart)
-    elif a.action == "external-slow":
-        ext = sim.externals[_name(topo, a.target)]
-        ext.slow = a.factor
-        later(lambda: setattr(ext, "slow", 1.0))
-    elif a.action == "external-rate-limit":
-        ext = sim.externals[_name(topo, a.target)]
-        before = (ext.rate, ext.capacity)
-        _limit(ext, a.rate)
-        later(lambda: _limit(ext, before[0], before[1]))
-    elif a.action == "mesh-fault":
-        _mesh_fault(sim, a, topo, later)
-    elif a.action == "service-slow":
-        _service_slow(sim, a, topo, later)
-    elif a.action == "drain":
-        _drain(sim, a, topo, later)
-    elif a.action == "rolling-update":
-        name = _name(topo, a.target)
-        workload = next(w for w in topo.workloads if w.name == name)
-        dname = f"{name}-{workload.versions[0].name}" if workload.versions else name
-        pre_stop = a.pre_stop if a.pre_stop is not None else workload.pre_stop
-        sim.node_lifecycle.rolling_update(sim.cluster.deployments[dname], pre_stop=pre_stop)
-    elif a.action == "poison-message":
-        _poison(sim, a, topo)
-    else:
-        raise ValueError(f"not an issue-6 fault: {a.action}")
+def _control_plane_down(stage: Stage, a: ControlPlaneDown, later: Later) -> None:
+    cp = stage.sim.control_plane
+    cp.down("scenario control-plane-down")
+    later(lambda: cp.up("scenario control-plane back"))
+
+
+def _worker_crash(stage: Stage, a: WorkerCrash, later: Later) -> None:
+    sim, now = stage.sim, stage.sim.env.now
+    pods = sorted((p for p in sim.pods(stage.name(a.target)) if p.alive),
+                  key=lambda p: (-(p.busy + len(p.buffer)), p.name))
+    for p in pods[: a.count or 1]:
+        sim.emit(now, p.component, "WorkerCrash",
+                 f"{p.busy} tasks running, {len(p.buffer)} prefetched")
+        sim.crash(f"pod/{p.name}", "scenario worker-crash (SIGKILL)")
+
+
+def _broker_down(stage: Stage, a: BrokerDown, later: Later) -> None:
+    store = _broker(stage.sim, stage.topo, a.target)
+    store.crash("scenario broker-down", a.for_ if a.for_ is not None else -1)
+
+
+def _memory_alarm(stage: Stage, a: RabbitmqMemoryAlarm, later: Later) -> None:
+    sim = stage.sim
+    store = _broker(sim, stage.topo, a.target)
+    until = a.end if a.end is not None else sim.duration
+    watermark = getattr(store.model, "memory_high_watermark", 0.4)
+    sim.emit(sim.env.now, store.component, "MemoryAlarm",
+             f"vm_memory_high_watermark {watermark:g} reached: publishers blocked")
+    for _ in range(store.concurrency):
+        sim.env.process(_hold(sim.env, store, until))
+    later(lambda: sim.emit(sim.env.now, store.component, "MemoryAlarmCleared",
+                           "publishers unblocked"))
+
+
+def _postgres_primary_down(stage: Stage, a: PostgresPrimaryDown, later: Later) -> None:
+    sim = stage.sim
+    pg = sim.postgres[stage.name(a.target)] if a.target else next(iter(sim.postgres.values()))
+    pg.fail()
+    later(pg.restart)
+
+
+def _external_slow(stage: Stage, a: ExternalSlow, later: Later) -> None:
+    ext = stage.sim.externals[stage.name(a.target)]
+    ext.slow = a.factor
+    later(lambda: setattr(ext, "slow", 1.0))
+
+
+def _external_rate_limit(stage: Stage, a: ExternalRateLimit, later: Later) -> None:
+    ext = stage.sim.externals[stage.name(a.target)]
+    before = (ext.rate, ext.capacity)
+    _limit(ext, a.rate)
+    later(lambda: _limit(ext, before[0], before[1]))
+
+
+def _rolling_update(stage: Stage, a: RollingUpdate, later: Later) -> None:
+    sim, topo = stage.sim, stage.topo
+    name = _name(topo, a.target)
+    workload = next(w for w in topo.workloads if w.name == name)
+    dname = f"{name}-{workload.versions[0].name}" if workload.versions else name
+    pre_stop = a.pre_stop if a.pre_stop is not None else workload.pre_stop
+    sim.node_lifecycle.rolling_update(sim.cluster.deployments[dname], pre_stop=pre_stop)
 
 
 def _hold(env: simpy.Environment, store: Any, until: float):  # noqa: ANN202 - a SimPy process
@@ -127,8 +161,9 @@ def _limit(ext: Any, rate: float, capacity: float | None = None) -> None:
     ext.last = ext.env.now
 
 
-def _mesh_fault(sim: Any, a: Action, topo: Topology, later: Later) -> None:
+def _mesh_fault(stage: Stage, a: MeshFault, later: Later) -> None:
     """Istio HTTPFaultInjection on every route whose destinations include the service."""
+    sim, topo = stage.sim, stage.topo
     service = _name(topo, a.target)
     pct = 100.0 if a.percent is None else a.percent
     fault = InjectedFault(delay=a.delay, delay_percent=pct, abort_status=a.abort_status,
@@ -158,8 +193,9 @@ def _mesh_fault(sim: Any, a: Action, topo: Topology, later: Later) -> None:
     later(end)
 
 
-def _service_slow(sim: Any, a: Action, topo: Topology, later: Later) -> None:
+def _service_slow(stage: Stage, a: ServiceSlow, later: Later) -> None:
     """Every pod of the workload, new ones included, takes `delay` longer per request."""
+    sim, topo = stage.sim, stage.topo
     name = _name(topo, a.target)
     deployments = [d for d in sim.cluster.deployments.values() if d.workload == name]
     makers = [(d, d.make_pod) for d in deployments]
@@ -187,9 +223,10 @@ def _service_slow(sim: Any, a: Action, topo: Topology, later: Later) -> None:
     later(end)
 
 
-def _drain(sim: Any, a: Action, topo: Topology, later: Later) -> None:
+def _drain(stage: Stage, a: Drain, later: Later) -> None:
     """`kubectl drain NODE` (no timeout): evictions a PDB refuses are retried every 5 s;
     `for`: uncordoned when it ends."""
+    sim, topo = stage.sim, stage.topo
     node = _name(topo, a.target)
     pdbs = {w.name: w.pdb for w in topo.workloads if w.pdb is not None}
     sim.node_lifecycle.drain(node, pdbs)
@@ -254,8 +291,10 @@ class _Poisoned:
         self.steps = steps
 
 
-def _poison(sim: Any, a: Action, topo: Topology) -> None:
+def _poison(stage: Stage, a: PoisonMessage, later: Later) -> None:
     from twin.sim.flows import Request, RouteRuntime
+
+    sim, topo = stage.sim, stage.topo
 
     name = _name(topo, a.target)
     worker = next(w for w in topo.workers if w.name == name)
@@ -285,3 +324,19 @@ def _call_plans(sim: Any) -> list:
         for branch in getattr(p, "branches", None) or []:
             stack.extend(branch)
     return out
+
+
+ACTS: dict[str, Apply] = {
+    "control-plane-down": _control_plane_down,
+    "worker-crash": _worker_crash,
+    "broker-down": _broker_down,
+    "rabbitmq-memory-alarm": _memory_alarm,
+    "postgres-primary-down": _postgres_primary_down,
+    "external-slow": _external_slow,
+    "external-rate-limit": _external_rate_limit,
+    "mesh-fault": _mesh_fault,
+    "service-slow": _service_slow,
+    "drain": _drain,
+    "rolling-update": _rolling_update,
+    "poison-message": _poison,
+}

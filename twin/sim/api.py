@@ -5,9 +5,9 @@
                       seed=1, replications=3)
 
 The Result lists the components whose backlog grew through the run (`saturated`,
-see twin.sim.saturation). `run_replications` takes a loaded topology and an optional `setup(sim)` called
-before each replication runs: the scenario runner schedules its faults there
-(`sim.schedule(t, fn)`) and reads events and metrics from the Result.
+see twin.sim.saturation). `run_replications` takes a loaded topology and an
+optional `setup(sim)` called before each replication runs (faults go in with
+`sim.schedule(t, fn)`). Its loop is every backend's (twin.result.replications).
 """
 
 from __future__ import annotations
@@ -30,25 +30,27 @@ def run_replications(topology: Topology, loads: load.LoadInput = None, duration:
                      setup: Callable[[Simulation], Any] | None = None, name: str = "",
                      sets: Iterable[str] = ()) -> Result:
     """Independent replications (same seed, replication index 0..R-1) and their aggregate."""
-    from twin.result.stats import aggregate
+    from twin.result.replications import replicate
     from twin.sim.saturation import consumers_of, saturation
 
     resolved = load.resolve(topology, loads)
     warm = duration * 0.1 if warmup is None else warmup
-    runs = []
-    iv = interval
-    for r in range(replications):
-        sim = Simulation(topology, resolved, duration, seed, r, warm, interval)
-        iv = sim.interval
+    intervals: list[float] = []  # the simulator's own default when none is given
+
+    def one(rep: int, _step: Any) -> Any:
+        sim = Simulation(topology, resolved, duration, seed, rep, warm, interval)
+        intervals.append(sim.interval)
         if setup is not None:
             setup(sim)
-        cb = (lambda f, r=r: progress(r, f)) if progress is not None else None
-        runs.append(sim.run(cb))
-    return Result(
-        topology=name, description=topology.description, seed=seed, replications=replications,
-        duration=duration, warmup=warm, interval=iv or 0.0, loads=resolved.describe(),
-        sets=list(sets), runs=runs, aggregate=aggregate(runs),
-        saturated=saturation(runs, consumers_of(topology)))
+        return sim.run((lambda f: progress(rep, f)) if progress is not None else None)
+
+    def derived(runs: list) -> dict[str, Any]:
+        return {"interval": intervals[-1] if intervals else interval or 0.0,
+                "saturated": saturation(runs, consumers_of(topology))}
+
+    return replicate(one, replications, seed, derived=derived, topology=name,
+                     description=topology.description, duration=duration, warmup=warm,
+                     loads=resolved.describe(), sets=list(sets)).result
 
 
 def simulate(topology_path: str | Path, loads: load.LoadInput = None, duration: float = 600.0,
@@ -60,7 +62,7 @@ def simulate(topology_path: str | Path, loads: load.LoadInput = None, duration: 
     loads: {route: rate} or ["route=rate", ...] (the CLI's --load); unnamed routes run
     at their nominal rate. sets: --set PATH=VALUE overrides.
     """
-    from twin.validate import load_topology
+    from twin.loading.files import load_topology
 
     sets = list(sets)
     topology = load_topology(topology_path, sets=sets)

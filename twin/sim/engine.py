@@ -18,7 +18,18 @@ import simpy
 
 from twin.graph.placement import eligible
 from twin.graph.placement import nodes as model_nodes
-from twin.model.topology import Postgres, RabbitMQ, Redis, Step, Topology
+from twin.model.steps import (
+    BranchStep,
+    CallStep,
+    EmitStep,
+    ExternalStep,
+    PublishStep,
+    StepBase,
+    StoreStep,
+    StreamStep,
+    route_walk,
+)
+from twin.model.topology import Postgres, RabbitMQ, Redis, Route, Topology
 from twin.sim import causes, load
 from twin.sim.broker import Queue
 from twin.sim.cluster import Cluster, Deployment
@@ -163,7 +174,7 @@ class Simulation:
             entry = None
             if topo.mesh is not None and any(v.name == r.entry for v in topo.mesh.virtual_services):
                 entry = self.mesh.entry(r.entry, r.match)
-            rt.plans = self._compile(r.steps, f"route/{r.name}", entry)
+            rt.plans = self._compile(r, entry)
             self.routes[r.name] = rt
         self._watch()
         self._deploy()
@@ -188,26 +199,39 @@ class Simulation:
                 pg.follow_nodes(self.node_lifecycle, self.cluster)
                 self.postgres[s.name] = pg
 
-    def _compile(self, steps: list[Step], where: str, entry: MeshRoute | None = None) -> list:
-        plans = []
-        for i, step in enumerate(steps):
-            key = f"{where}/{i}"
-            plans.append(self._plan(step, key, entry))
-        return plans
+    def _compile(self, route: Route, entry: MeshRoute | None) -> list:
+        """The route's steps as plans, each plan's inner ones (a call's or a publish's
+        steps, a branch's choices, its fallback) in its own lists. Only the route's own
+        steps enter through `entry` (the gateway's route to its VirtualService)."""
+        top: list = []
+        plans: dict[tuple, Any] = {}
+        for step, ctx in route_walk(self.topology, route):
+            plan = self._plan(step, _stream_key(route.name, ctx.path),
+                              entry if ctx.parent is None else None)
+            plans[ctx.path] = plan
+            if ctx.parent is None:
+                top.append(plan)
+                continue
+            owner = plans[ctx.parent.path]
+            if ctx.slot == "branch":
+                owner.branches[ctx.choice].append(plan)
+            else:  # a call's or a publish's `steps`, or the fallback
+                getattr(owner, ctx.slot).append(plan)
+        return top
 
-    def _plan(self, step: Step, key: str, entry: MeshRoute | None):
+    def _plan(self, step: StepBase, key: str, entry: MeshRoute | None):
+        """One step's plan, its inner lists still empty (the walk fills them)."""
         f = self.flows
-        field = step.target_field
-        cause = causes.from_error_kind(step.error_kind) if step.error_kind else None
-        sample = sampler(step.service_time, self.streams(f"{key}/service_time")) \
-            if step.service_time else None
-        fallback = self._compile(step.fallback, f"{key}/fallback") if step.fallback else []
-        if field == "call":
-            p = CallPlan(f, step.on_failure, fallback)
+        if isinstance(step, CallStep | StoreStep | ExternalStep):
+            cause = causes.from_error_kind(step.error_kind) if step.error_kind else None
+            sample = sampler(step.service_time, self.streams(f"{key}/service_time")) \
+                if step.service_time else None
+        if isinstance(step, CallStep):
+            p = CallPlan(f, step.on_failure)
             route = entry if entry is not None and any(
                 b.service == step.call for b in entry.backends) else self.mesh.internal(step.call)
             p.route = route
-            p.steps = self._compile(step.steps, f"{key}/steps")
+            p.steps = []
             p.sample = sample
             p.error_rate = step.error_rate
             p.error_cause = cause
@@ -220,36 +244,36 @@ class Simulation:
             p.simple = (route.tries == 1 and p.timeout is None and p.per_try is None
                         and route.fault is None)
             return p
-        if field == "store":
-            p = StorePlan(f, step.on_failure, fallback)
+        if isinstance(step, StoreStep):
+            p = StorePlan(f, step.on_failure)
             p.store = self.stores[step.store]
             p.write = is_write(step.op)
             p.sample = sample
             p.error_rate = step.error_rate
             p.error_cause = cause or causes.SERVER_ERROR
             return p
-        if field == "publish":
-            p = PublishPlan(f, step.on_failure, fallback)
+        if isinstance(step, PublishStep):
+            p = PublishPlan(f, step.on_failure)
             p.queue = self.queues[step.publish]
             p.broker = self.stores[self.broker_of[step.publish]]
-            p.steps = self._compile(step.steps, f"{key}/steps")
+            p.steps = []
             return p
-        if field == "external":
-            p = ExternalPlan(f, step.on_failure, fallback)
+        if isinstance(step, ExternalStep):
+            p = ExternalPlan(f, step.on_failure)
             p.external = self.externals[step.external]
             p.sample = sample
             p.error_rate = step.error_rate
             p.error_cause = cause
             p.timeout = step.timeout
             return p
-        if field == "stream":
-            p = StreamPlan(f, step.on_failure, fallback)
+        if isinstance(step, StreamStep):
+            p = StreamPlan(f, step.on_failure)
             p.backend = self.mesh.backend(step.stream)
             dist = step.duration or step.service_time
             p.duration = sampler(dist, self.streams(f"{key}/duration")) if dist else (lambda: 30.0)
             return p
-        if field == "emit":
-            p = EmitPlan(f, step.on_failure, fallback)
+        if isinstance(step, EmitStep):
+            p = EmitPlan(f, step.on_failure)
             p.count = step.count
             p.target = self.mesh.backend(step.emit)
             p.first = None
@@ -266,14 +290,15 @@ class Simulation:
                     if p.first is not None:
                         p.hops.append(("store", p.first))
             return p
-        p = BranchPlan(f, step.on_failure, fallback)
+        assert isinstance(step, BranchStep)
+        p = BranchPlan(f, step.on_failure)
         p.draw = uniform(self.streams(f"{key}/branch"))
         total = 0.0
         p.cumulative, p.branches = [], []
-        for bi, b in enumerate(step.branch):
+        for b in step.branch:
             total += b.probability
             p.cumulative.append(total)
-            p.branches.append(self._compile(b.steps, f"{key}/branch/{bi}"))
+            p.branches.append([])
         return p
 
     def _watch(self) -> None:
@@ -422,3 +447,12 @@ class Simulation:
         while True:
             yield env.timeout(self.interval)
             sample_series(self)
+
+
+def _stream_key(route: str, path: tuple) -> str:
+    """A step's name for its random streams, as it always was (`route/chat/0/steps/2`,
+    `.../fallback/0`, `.../branch/1/0`): no `steps` at the top nor after a branch choice,
+    so that the same seed still draws the same numbers."""
+    parts = [str(p) for i, p in enumerate(path)
+             if not (p == "steps" and (i == 0 or path[i - 2] == "branch"))]
+    return "/".join([f"route/{route}", *parts])

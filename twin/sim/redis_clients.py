@@ -45,6 +45,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from twin.model.topology import Redis, StoreClient
+from twin.result.events import sentinel_message
 from twin.sim.redis import REFUSED, TIMEOUT, RedisGroup
 
 if TYPE_CHECKING:
@@ -54,6 +55,7 @@ RECONNECT_MIN, RECONNECT_MAX = 0.1, 1.0  # client backoff before reconnecting (r
 CONNECT_COMMANDS = 4  # a new connection costs the server: accept, AUTH, CLIENT SETNAME, ROLE
 SENTINEL_QUERY = 0.0001  # SENTINEL get-master-addr-by-name on a sentinel's single thread (s)
 ENTRY_HORIZON = 2.0  # stream entries older than this are replicated and acked (s)
+INF = float("inf")
 
 # a stream entry: [t, server, offset, state, request, ack server, ack offset]
 ADDED, READ, PUBLISHED, FAILED, GONE, REDELIVERED = range(6)
@@ -79,6 +81,10 @@ class RedisClients:
         self.reconnects = 0
         self.ops = 0
         self.write_errors = 0
+        # writes failing, from the writes' own times (as twin.replica.local_backend
+        # measures real ones): [first failure, last failure, first success after
+        # (inf while failing)], one list per outage
+        self.write_spans: list[list[float]] = []
         # reconnect work: pods whose pool must be rebuilt, single threads' backlogs
         self.killed: set[str] = set()
         self.thread_free: dict[str, float] = {}
@@ -101,7 +107,15 @@ class RedisClients:
     # ------------------------------------------------------------ events
 
     def _emit(self, time: float, source: str, event: str, detail: dict) -> None:
-        text = " ".join(f"{k}={v}" for k, v in detail.items()) if isinstance(detail, dict) else str(detail)
+        """Sentinel's events in its own words, as the local backend records real ones."""
+        if source.startswith("sentinel/") and isinstance(detail, dict):
+            sentinel = self.model.sentinel
+            text = sentinel_message(event, detail, self.model.port,
+                                    sentinel.port if sentinel is not None else 26379)
+        elif isinstance(detail, dict):
+            text = " ".join(f"{k}={v}" for k, v in detail.items())
+        else:
+            text = str(detail)
         self.sim.emit(time, source, event, text)
 
     def _heard(self, kind: str, detail: dict) -> None:
@@ -317,6 +331,9 @@ class RedisClients:
             if res.ok:
                 if write:
                     self.last_write[client] = (srv, self.group.servers[srv].offset)
+                    spans = self.write_spans
+                    if spans and spans[-1][2] == INF:
+                        spans[-1][2] = self.env.now
                 return True
             error = res.error or REFUSED
             if error in (REFUSED, TIMEOUT):
@@ -326,7 +343,30 @@ class RedisClients:
         self.errors[error] = self.errors.get(error, 0) + 1
         if write:
             self.write_errors += 1
+            self._write_failed()
         return False
+
+    def _write_failed(self) -> None:
+        now = self.env.now
+        spans = self.write_spans
+        if spans and spans[-1][2] == INF:
+            spans[-1][1] = now
+        else:
+            spans.append([now, now, INF])
+
+    def failing_time(self, t0: float, t1: float) -> float:
+        """Seconds of [t0, t1] during which writes were failing (a failure to the first
+        success after it), from the writes' own times rather than a sampled gauge."""
+        total = 0.0
+        for start, _last, end in reversed(self.write_spans):
+            if end <= t0:
+                break
+            total += max(0.0, min(end, t1) - max(start, t0))
+        return total
+
+    def failing_spans(self, until: float) -> list[tuple[float, float]]:
+        """(first failure, first success after) of each outage; one still failing ends at `until`."""
+        return [(a, min(c, until)) for a, _b, c in self.write_spans]
 
     def reachable(self, client: str) -> bool:
         if client == "report":  # the end-of-run report asks, not a client
@@ -408,7 +448,7 @@ class RedisClients:
 
     @property
     def write_failing(self) -> bool:
-        return self.group._failing_since is not None  # noqa: SLF001 - its own meter
+        return bool(self.write_spans) and self.write_spans[-1][2] == INF
 
 
 class CutAccess:

@@ -14,7 +14,7 @@ failover runs. Anything that could change that (a crash, a restart, a partition,
 a SLAVEOF, a peer's news) wakes it, and the phases of its periodic PING, INFO
 and hello are redrawn as if it had ticked all along.
 
-Not modelled: TILT, scripts, +reboot, SENTINEL FAILOVER (forced), several
+Not modelled: TILT, scripts, SENTINEL FAILOVER (forced), several
 masters per sentinel, the master-reported-as-slave SDOWN rule.
 """
 
@@ -192,11 +192,10 @@ class Sentinel:
     # ---------------------------------------------------------------- helpers
 
     def _event(self, name: str, link: Link | None = None, **detail) -> None:
-        if link is None:
-            info = {"type": "master", "name": self.master_name, "master": self.master_label}
-        else:
-            info = {"type": link.kind if link.kind != "master" else "master", "name": link.name,
-                    "master": self.master_label}
+        """One Pub/Sub event about an instance (`%@`): the fields of
+        twin.result.events.sentinel_message, which writes Sentinel's own text."""
+        kind, who = ("master", self.master_name) if link is None else (link.kind, link.name)
+        info = {"type": kind, "name": who, "master": self.master_label, "server": self.master_name}
         info.update(detail)
         self.group.emit(self.env.now, self.member, name, info)
 
@@ -224,8 +223,9 @@ class Sentinel:
             return self.promoted
         return self.master_name
 
-    def _reset_master(self, name: str) -> None:
-        """sentinelResetMasterAndChangeAddress: new master, every other server a replica."""
+    def _reset_master(self, name: str, announce: bool = False) -> None:
+        """sentinelResetMasterAndChangeAddress: new master, every other server a replica
+        (each announced with +slave after a +switch-master, as the real one does)."""
         now = self.env.now
         self.master_name = name
         self.master = Link("master", name, now)
@@ -237,6 +237,9 @@ class Sentinel:
         self.failover_epoch = 0
         self.promoted: str | None = None
         self.leader = None
+        if announce:
+            for link in self.slaves.values():
+                self._event("+slave", link)
 
     def _info_period(self, link: Link) -> float:
         if link.kind == "slave" and (self.master.odown or self.in_failover or link.link_down_time):
@@ -319,6 +322,8 @@ class Sentinel:
         group = self.group
         server = group.servers[link.name]
         link.info_refresh = now
+        if link.run_id is not None and link.run_id != server.run_id:
+            self._event("+reboot", link)  # a new run id: the process restarted
         link.run_id = server.run_id
         role = server.role
         master_of = server.replica_of
@@ -338,6 +343,8 @@ class Sentinel:
             link.role_time = now
             if role == "slave":
                 link.slave_conf_change_time = now
+            # + when the role reported is the one configured, - on a mismatch
+            self._event("+role-change" if link.kind == role else "-role-change", link, role=role)
         if link.kind != "slave":
             return
         if role == "master":
@@ -420,7 +427,7 @@ class Sentinel:
                 old = self.master_name
                 self._event("+config-update-from", link)
                 self._event("+switch-master", **{"from": old, "to": master})
-                self._reset_master(master)
+                self._reset_master(master, announce=True)
                 self.group.notify("switch-master", {"sentinel": self.member, "from": old, "to": master})
                 changed = True
         link.last_hello = self.env.now
@@ -648,7 +655,7 @@ class Sentinel:
     def _switch_to_promoted(self) -> None:
         old, new = self.master_name, self.promoted
         self._event("+switch-master", **{"from": old, "to": new})
-        self._reset_master(new)
+        self._reset_master(new, announce=True)
         self.group.notify("switch-master", {"sentinel": self.member, "from": old, "to": new})
 
     # ------------------------------------------------------------------ idle

@@ -2,9 +2,10 @@
 
 The committed copies under twin/schemas/ are what `# yaml-language-server:
 $schema=../twin/schemas/topology.json` points to; a test keeps them equal to
-what this module generates. A topology that `extends:` another is an overlay:
-it may leave out required fields and may drop items with `$remove: true`, so
-the schema checks such files against a relaxed copy of the definitions.
+what this module generates (`python -m twin.loading.editor_schema` rewrites them).
+A topology that `extends:` another is an overlay: it may leave out required
+fields and may drop items with `$remove: true`, so the schema checks such files
+against a relaxed copy of the definitions.
 """
 
 from __future__ import annotations
@@ -14,35 +15,16 @@ import json
 from pathlib import Path
 from typing import Any
 
+from twin.loading.kinds import KINDS
 from twin.model.source import REMOVE
 
-SCHEMA_DIR = Path(__file__).parent / "schemas"
+SCHEMA_DIR = Path(__file__).parents[1] / "schemas"
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 
-KIND_MODULES = ("twin.scenario", "twin.sweep", "twin.capacity.sweep")
-"""Packages that register file kinds on import (twin.validate.register_kind)."""
-
-
-def load_kinds() -> None:
-    """Import every package that registers a file kind, so that all kinds are known."""
-    import importlib
-    import importlib.util
-
-    for name in KIND_MODULES:
-        try:
-            if importlib.util.find_spec(name) is not None:
-                importlib.import_module(name)
-        except ImportError:
-            continue
-
-
 def kinds() -> dict[str, type]:
-    """Registered file kinds by their schema name (`topology`, `scenario`, `sweep`)."""
-    from twin.validate import KINDS
-
-    load_kinds()
-    return {kind.lower(): model for kind, (model, _) in KINDS.items()}
+    """Every file kind's model by its schema name (`topology`, `scenario`), from the table."""
+    return {name.lower(): kind.model for name, kind in KINDS.items()}
 
 
 def _overlay(defs: dict[str, Any]) -> dict[str, Any]:
@@ -88,7 +70,7 @@ def _numeric_bounds(node: Any) -> Any:
 
 
 def schema(kind: str) -> dict[str, Any]:
-    """The JSON Schema of one registered file kind; KeyError names the kinds there are."""
+    """The JSON Schema of one file kind; KeyError names the kinds there are."""
     models = kinds()
     if kind not in models:
         raise KeyError(f"no file kind {kind!r}; registered: {', '.join(sorted(models))}")
@@ -119,7 +101,7 @@ def dumps(kind: str) -> str:
 
 
 def write_all(directory: Path = SCHEMA_DIR) -> list[Path]:
-    """Write every registered kind's schema; the files the repository commits."""
+    """Write every kind's schema; the files the repository commits."""
     directory.mkdir(parents=True, exist_ok=True)
     written = []
     for kind in sorted(kinds()):

@@ -1,11 +1,12 @@
 """Every event name a backend can put in a run's timeline: what a check's `event:` may name.
 
-A check on an event no backend emits can never hold, so `twin validate` rejects
-it with a "did you mean" instead of letting `twin run` fail with "never". The
-simulator's emitters (twin.sim.*, twin.scenario.sim_faults) and the replica
-backends use these names; tests/scenario/test_ux.py scans their `emit(...)`
-calls and fails when one emits a name missing here: add new names to the set
-of their emitter.
+The vocabulary every backend shares (the simulator, real processes, the kind
+replica), so it lives beneath them all. A check on an event no backend emits
+can never hold, so `twin validate` rejects it with a "did you mean" instead of
+letting `twin run` fail with "never". tests/scenario/test_ux.py scans the
+emitters' `emit(...)` calls (twin.sim.*, twin.scenario.sim_faults, twin.replica.*)
+and fails when one emits a name missing here: add new names to the set of
+their emitter.
 """
 
 from __future__ import annotations
@@ -19,13 +20,46 @@ SENTINEL = frozenset({
     "+slave-reconf-sent", "+slave-reconf-inprog", "+slave-reconf-done", "-dup-sentinel",
     "+sentinel", "+sdown", "-sdown", "+odown", "-odown", "+new-epoch", "+try-failover",
     "+elected-leader", "+failover-state-select-slave", "+tilt", "-tilt", "+monitor",
-    "-monitor", "+set", "+role-change",
+    "-monitor", "+set", "+role-change", "-role-change", "+reboot",
     "+selected-slave", "+failover-state-send-slaveof-noone", "+failover-state-wait-promotion",
     "+failover-end", "+failover-end-for-timeout", "+switch-master", "+promoted-slave",
     "+convert-to-slave", "+fix-slave-config", "+config-update-from", "+vote-for-leader",
     "-failover-abort-not-elected", "-failover-abort-no-good-slave",
     "-failover-abort-slave-timeout", "-slave-reconf-sent-timeout",
 })
+
+
+
+def sentinel_message(event: str, d: dict, port: int = 6379, sentinel_port: int = 26379) -> str:
+    """A Sentinel event's text as redis-sentinel publishes it (sentinel.c's `%@`:
+    `<type> <name> <host> <port> [@ <master-name> <host> <port>]`), from the fields
+    both backends record: `type`, `name` (`redis-1`, `sentinel/2`), `master` (the
+    master name, `mymaster`), `server` (the master's server, `redis-0`), and `quorum`,
+    `role`, `epoch`, `leader`, `from`, `to` where the event has them. A server's host
+    is its name (a StatefulSet pod's DNS name, as `announce-hostnames` shows it), a
+    sentinel's `sentinel-<i>`, and a sentinel instance is named, as the real one is
+    by its run id, by the name it has here (`sentinel/2`)."""
+    master = d.get("master", "mymaster")
+    if event == "+switch-master":
+        return f"{master} {d.get('from')} {port} {d.get('to')} {port}"
+    if event == "+new-epoch":
+        return str(d.get("epoch", ""))
+    if event == "+vote-for-leader":
+        return f"{d.get('leader')} {d.get('epoch')}"
+    kind, name, server = d.get("type", "master"), d.get("name", ""), d.get("server", "")
+    at = f"@ {master} {server} {port}"
+    if kind == "master":
+        text = f"master {master} {server or name} {port}"
+    elif kind == "slave":
+        text = f"slave {name}:{port} {name} {port} {at}"
+    else:
+        text = f"sentinel {name} {name.replace('/', '-')} {sentinel_port} {at}"
+    if "quorum" in d:
+        text += f" #quorum {d['quorum']}"
+    if "role" in d and event.endswith("role-change"):
+        text += f" new reported role is {d['role']}"
+    return text
+
 
 KUBERNETES = frozenset({
     # pod phases the cluster records (twin.sim.cluster) and the events of the kubelet,

@@ -1,29 +1,21 @@
-"""Load and fully validate input files: types, references and placement, all at once.
+"""The all-problems engine: validate a file's data against its model and, on errors,
+cut the bad values out (or put stand-ins in) and go on, so that one pass reports
+every problem of the file, each with its file and line.
 
-The one entry point every command uses to read a topology (or any file kind),
-so that every caller reports the same problems with the same file and line.
+Problems are data (`twin.model.errors.Problem`), collected, never raised one by
+one; `ModelError` carries all of them to the CLI, which prints them and exits 2.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from pathlib import Path
+import copy
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from twin.model import references
-from twin.model.errors import ModelError, Problem
-from twin.model.source import Document, Pos, document, parse_set
-from twin.model.topology import Topology
-
-# Other file kinds register their model and extra checks here (scenario, sweep).
-KINDS: dict[str, tuple[type[BaseModel], Callable[[Any, Document], list[Problem]] | None]] = {}
-
-
-def register_kind(kind: str, model: type[BaseModel],
-                  checks: Callable[[Any, Document], list[Problem]] | None = None) -> None:
-    KINDS[kind] = (model, checks)
+from twin.graph.placement import NO_NODE
+from twin.model.errors import Problem
+from twin.model.source import Document, _real_path
 
 
 def _message(err: dict) -> str:
@@ -33,17 +25,6 @@ def _message(err: dict) -> str:
     if err["type"] == "missing":
         return "required field is missing"
     return msg.removeprefix("Value error, ")
-
-
-def model_problems(doc: Document, error: ValidationError) -> list[Problem]:
-    return [doc.problem(tuple(e["loc"]), _message(e)) for e in error.errors()]
-
-
-def build(doc: Document, model: type[BaseModel]) -> Any:
-    try:
-        return model.model_validate(doc.data)
-    except ValidationError as e:
-        raise ModelError(model_problems(doc, e)) from None
 
 
 def _prune(data: Any, path: tuple, missing: bool, doc: Document) -> bool:
@@ -75,8 +56,6 @@ large one for a duration that a warm-up or a fault's time must stay under."""
 
 def _error_paths(model: type[BaseModel], data: Any) -> set[tuple]:
     """Where the data fails validation now, as paths in the data (() for the whole file)."""
-    from twin.model.source import _real_path
-
     try:
         model.model_validate(data)
         return set()
@@ -125,10 +104,6 @@ def _order(last: tuple) -> tuple:
 
 def build_all(doc: Document, model: type[BaseModel]) -> tuple[Any | None, list[Problem]]:
     """Validate; on errors, prune them and go on, so that every problem shows at once."""
-    import copy
-
-    from twin.model.source import _real_path
-
     data = copy.deepcopy(doc.data)
     doc.live = data
     problems: list[Problem] = list(doc.set_problems)
@@ -171,31 +146,7 @@ def build_all(doc: Document, model: type[BaseModel]) -> tuple[Any | None, list[P
     return None, problems
 
 
-def topology_problems(topo: Topology, doc: Document) -> list[Problem]:
-    from twin.graph.placement import eligible, nodes
-
-    problems = [doc.problem(loc, msg) for loc, msg in references.check(topo)]
-    all_nodes = nodes(topo)
-    for key in ("services", "workers", "platform"):
-        for i, w in enumerate(getattr(topo, key)):
-            if w.replicas and not any(eligible(w.placement, n) for n in all_nodes):
-                problems.append(doc.problem(
-                    (key, i, "placement"),
-                    f"{w.name} can run on no node: its nodeSelector, affinity and tolerations "
-                    "match no node whose taints it tolerates"))
-    for i, s in enumerate(topo.stores):
-        if not any(eligible(s.placement, n) for n in all_nodes):
-            problems.append(doc.problem(("stores", i, "placement"),
-                                        f"{s.name} can run on no node"))
-    return problems
-
-
-register_kind("Topology", Topology, topology_problems)
-
-_NO_NODE = "can run on no node"
-
-
-def _consequences_dropped(found: list[Problem], earlier: list[Problem],
+def consequences_dropped(found: list[Problem], earlier: list[Problem],
                           doc: Document | None = None) -> list[Problem]:
     """Findings that only follow from an error already reported: placement when a node
     pool was broken, a whole list judged when one of its items was broken ("no pool
@@ -204,37 +155,8 @@ def _consequences_dropped(found: list[Problem], earlier: list[Problem],
     dropped = doc.dropped if doc is not None else set()
     stood = {doc.problem(path, "").field for path in doc.stand_ins} if doc is not None else set()
     if any(p.field == "pools" or p.field.startswith("pools.") for p in earlier):
-        found = [p for p in found if _NO_NODE not in p.message]
+        found = [p for p in found if NO_NODE not in p.message]
     found = [p for p in found
              if not any(e.field.startswith(p.field + ".") for e in earlier)
              and not any(p.field == f or p.field.startswith(f + ".") for f in stood)]
     return [p for p in found if not any(f"{name!r}" in p.message for name in dropped)]
-
-
-def parse_sets(sets: Iterable[str]) -> list[tuple[str, Any, Pos]]:
-    return [parse_set(s) for s in sets]
-
-
-def load(path: str | Path, kinds: tuple[str, ...] | None = None, sets: Iterable[str] = ()) -> Any:
-    """Any registered file kind, validated; raises ModelError naming every problem."""
-    kinds = kinds or tuple(KINDS)
-    doc = document(path, kinds, parse_sets(sets))
-    model, checks = KINDS[doc.kind]
-    obj, problems = build_all(doc, model)
-    if obj is not None and checks is not None:
-        problems += _consequences_dropped(checks(obj, doc), problems, doc)
-    if problems:
-        raise ModelError(problems)
-    return obj
-
-
-def load_topology(path: str | Path, sets: Iterable[str] = (),
-                  overrides: list[tuple[str, Any, Pos]] = ()) -> Topology:
-    """A topology with its overlays and overrides, fully validated."""
-    doc = document(path, ("Topology",), [*parse_sets(sets), *overrides])
-    topo, problems = build_all(doc, Topology)
-    if topo is not None:
-        problems += _consequences_dropped(topology_problems(topo, doc), problems, doc)
-    if problems:
-        raise ModelError(problems)
-    return topo

@@ -1,7 +1,7 @@
 """The JSON Schema of result.json, for editors and for validating results.
 
 The committed copy is twin/schemas/result.json; a test keeps it equal to what
-`result_schema_text()` generates (regenerate: `python -m twin.result.schema`).
+`result_schema_text()` generates (regenerate: `python -m twin.result.result_schema`).
 """
 
 from __future__ import annotations

@@ -1,0 +1,54 @@
+"""tui.runs: the scenario files, the child's JSON lines, merging progress."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+from tui import runs
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_every_shipped_scenario_is_listed_by_its_name() -> None:
+    files = runs.scenario_files(ROOT / "scenarios")
+    assert len(files) == len(list((ROOT / "scenarios").glob("*.yaml")))
+    by_name = {f.name: f for f in files}
+    crash = by_name["redis-master-crash"]
+    assert crash.duration == "3m" and crash.replications == 3 and not crash.problem
+    assert crash.description.startswith("Redis master crash")
+
+
+def test_a_file_that_does_not_read_is_listed_with_file_and_line(tmp_path: Path) -> None:
+    (tmp_path / "bad.yaml").write_text("apiVersion: twin.eco2/v1\nkind: Topology\n")
+    (f,) = runs.scenario_files(tmp_path)
+    assert f.name == "bad" and "bad.yaml:" in f.problem
+
+
+def test_the_child_says_bad_input_as_one_line_and_exit_2(tmp_path: Path) -> None:
+    bad = tmp_path / "s.yaml"
+    bad.write_text((ROOT / "scenarios" / "redis-master-crash.yaml").read_text()
+                   .replace("topology: ../topologies/eco2-prod.yaml",
+                            f"topology: {ROOT / 'topologies' / 'eco2-prod.yaml'}")
+                   .replace("duration: 3m", "duration: three minutes"))
+    proc = subprocess.run(runs.command(bad), capture_output=True, text=True, env=runs._env())
+    assert proc.returncode == 2
+    (line,) = [json.loads(x) for x in proc.stdout.splitlines()]
+    assert any("s.yaml:" in p and "duration" in p for p in line["error"]), line
+
+
+def test_latest_merges_and_throttles() -> None:
+    now = [0.0]
+    latest = runs.Latest(0.1, clock=lambda: now[0])
+    assert latest.take() is None  # nothing offered
+    latest.offer(1)
+    assert latest.take() == 1
+    latest.offer(2)
+    latest.offer(3)
+    assert latest.take() is None  # too soon after the last one
+    now[0] = 0.05
+    assert latest.take(force=True) == 3 and latest.merged == 1  # 2 was merged into 3
+    now[0] = 0.2
+    latest.offer(4)
+    assert latest.take() == 4 and latest.take() is None

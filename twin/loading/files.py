@@ -1,0 +1,49 @@
+"""Read an input file of any kind, fully checked: types, references, placement and
+the kind's own checks, every problem at once with the file and line that supplied it.
+
+The one entry point every command uses to read a topology (or any file kind),
+so that every caller reports the same problems the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from twin.graph.placement import unplaceable
+from twin.loading.engine import build_all, consequences_dropped
+from twin.loading.kinds import KINDS
+from twin.model import references
+from twin.model.errors import ModelError, Problem
+from twin.model.source import Document, Pos, document, parse_set
+from twin.model.topology import Topology
+
+
+def parse_sets(sets: Iterable[str]) -> list[tuple[str, Any, Pos]]:
+    return [parse_set(s) for s in sets]
+
+
+def topology_problems(topo: Topology, doc: Document) -> list[Problem]:
+    """A topology's checks beyond field types: names that resolve, pods that fit a node."""
+    return [doc.problem(loc, msg) for loc, msg in [*references.check(topo), *unplaceable(topo)]]
+
+
+def load(path: str | Path, kinds: tuple[str, ...] | None = None, sets: Iterable[str] = (),
+         overrides: list[tuple[str, Any, Pos]] = ()) -> Any:
+    """A file of any kind in `kinds` (default: all of twin.loading.kinds), validated;
+    raises ModelError naming every problem."""
+    doc = document(path, kinds or tuple(KINDS), [*parse_sets(sets), *overrides])
+    kind = KINDS[doc.kind]
+    obj, problems = build_all(doc, kind.model)
+    if obj is not None and (checks := kind.checks) is not None:
+        problems += consequences_dropped(checks(obj, doc), problems, doc)
+    if problems:
+        raise ModelError(problems)
+    return obj
+
+
+def load_topology(path: str | Path, sets: Iterable[str] = (),
+                  overrides: list[tuple[str, Any, Pos]] = ()) -> Topology:
+    """A topology with its overlays and overrides, fully validated."""
+    return load(path, ("Topology",), sets, overrides)
