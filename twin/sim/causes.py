@@ -2,7 +2,7 @@
 
 Causes are plain strings so that results stay readable; every cause a result
 can report is listed here. RETRY_ON says which causes each Istio `retryOn`
-condition covers (Envoy's router semantics, FACTS.md).
+condition covers (Envoy's router semantics).
 """
 
 from __future__ import annotations

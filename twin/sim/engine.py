@@ -124,7 +124,7 @@ class Simulation:
         self.cluster.crash(self.component(pod if "/" in pod else f"pod/{pod}"), reason)
 
     def node_down(self, node: str) -> None:
-        """Through the node lifecycle controller: grace, taint, eviction (FACTS.md)."""
+        """Through the node lifecycle controller: grace, taint, eviction."""
         self.node_lifecycle.node_down(node.rpartition("/")[2])
 
     def node_up(self, node: str) -> None:
@@ -183,7 +183,7 @@ class Simulation:
 
     def _controllers(self) -> None:
         """kube-controller-manager's node lifecycle and HPAs, and Patroni for PostgreSQL:
-        all stop while the control-plane node is down (FACTS.md)."""
+        all stop while the control-plane node is down (they run there)."""
         from twin.sim import hpa, node_lifecycle, patroni
 
         self.node_lifecycle = node_lifecycle.install(self)

@@ -15,7 +15,7 @@ tests/sim/test_hpa.py can hold each rule against a small stand-in workload; only
 `CpuWindow`, `attach` and `install` read the core's pods and Deployments.
 
 Sources: kubernetes `pkg/controller/podautoscaler/horizontal.go` and
-`replica_calculator.go`; FACTS.md (Kubernetes).
+`replica_calculator.go`.
 """
 
 from __future__ import annotations

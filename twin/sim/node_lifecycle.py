@@ -9,7 +9,7 @@ the scheduler finds room; a StatefulSet pod is never replaced by itself (it stay
 Terminating on the lost node until someone acts). All of this runs in
 kube-controller-manager: with the single control-plane node down, nothing is
 noticed, evicted, rescheduled or taken out of the endpoints, and dead pods keep
-getting traffic (FACTS.md, Kubernetes).
+getting traffic.
 
 The pods, the scheduler and the ReplicaSets are the core's (twin.sim.cluster):
 this controller only decides when to call its lifecycle methods.

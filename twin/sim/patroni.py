@@ -5,7 +5,7 @@ whose node is gone stays down until someone acts (`restart`), because a Stateful
 pod is never replaced by itself. HA: the primary holds a leader key in the DCS and
 renews it every loop_wait; when it stops, the key lapses `ttl` later and a replica
 takes it at its next HA loop, so failover takes about ttl plus up to one loop_wait
-(FACTS.md, Patroni defaults 30 s / 10 s). Either way every open connection dies
+(Patroni's defaults ttl 30 s, loop_wait 10 s). Either way every open connection dies
 with the primary and clients reconnect to whichever server the Service points at.
 
 `ConnectionLimit` is the part the store layer asks on every query: pods x pool

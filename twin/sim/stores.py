@@ -124,7 +124,7 @@ class Store:
 
     def node_changed(self, up: bool) -> None:
         """A node went away or came back: with HA PostgreSQL, Patroni fails over after
-        ttl plus up to one loop_wait (FACTS.md)."""
+        ttl plus up to one loop_wait."""
         p = self.primary
         if up or p is None or p.reachable:
             return
