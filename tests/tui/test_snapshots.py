@@ -24,12 +24,24 @@ def _topology(key: str | None = None, blast: bool = False) -> Callable[[Any], An
     return before
 
 
+async def _until(pilot: Any, ready: Callable[[], bool]) -> None:
+    """Pause until the screen is in the state the snapshot shows (a loaded machine is slow)."""
+    for _ in range(200):
+        if ready():
+            break
+        await pilot.pause(0.05)
+    assert ready(), "the screen never reached the state this snapshot shows"
+    await pilot.pause()
+
+
 def _scenarios(run: dict[str, Any] | None = None, tab: str = "") -> Callable[[Any], Any]:
     async def before(pilot: Any) -> None:
         await pilot.press("2")
         screen = pilot.app.screen
         await screen.workers.wait_for_complete()
-        await pilot.pause()
+        # the list came from a thread, and the first row's pane follows after a refresh
+        await _until(pilot, lambda: bool(screen.files) and screen.shown is not None
+                     and not screen.follow.waiting)
         if run is not None:
             screen.post_message(ScenariosScreen.RunFinished(run["scenario"], run))
             await pilot.press("down")  # onto redis-master-crash
