@@ -165,7 +165,7 @@ def test_kind_backend_drains_with_evictions_retrying_a_pdb_429_then_uncordons(re
                       "for": "0.8s"}]})
     run = kind_backend.KindBackend().run(scn, small("dev"), 1, 1, lambda f, s: None)
     events = [(e.event, e.source) for e in run.result.runs[0].events]
-    assert events == [("Drained", "node/k8s-worker-1"), ("Uncordoned", "node/k8s-worker-1")]
+    assert events == [("Drained", "node/k8s-worker-1"), ("NodeSchedulable", "node/k8s-worker-1")]
     assert run.result.runs[0].events[0].detail == "3 pod(s) evicted"
     assert 0.8 <= run.result.runs[0].events[1].time <= 1.5
     posts = [r.path for r in replica.api.requests if r.method == "POST"]
@@ -243,7 +243,7 @@ def test_a_drain_blocked_by_a_pdb_does_not_hold_up_the_timeline(replica) -> None
                      {"id": "kill", "at": "0.3s", "action": "kill-pod", "target": "service/chat-worker"}]})
     run = kind_backend.KindBackend().run(scn, small("dev"), 1, 1, lambda f, s: None)
     events = {e.event: e for e in run.result.runs[0].events}
-    assert set(events) == {"FaultFailed", "Killed", "Uncordoned"}
+    assert set(events) == {"FaultFailed", "Killed", "NodeSchedulable"}
     assert "still blocked by disruption budgets" in events["FaultFailed"].detail
     assert events["Killed"].time < 0.6                       # the kill did not wait for the drain
     assert replica.api.get("", "Node", "", "twin-eco2-dev-worker")["spec"]["unschedulable"] is False
