@@ -178,3 +178,22 @@ stores:
         r = found[key]
         assert abs(r.simulated - r.analytic) <= max(3 * r.half_width, 0.03 * r.analytic), (
             key, r.simulated, r.half_width, r.analytic)
+
+
+def test_a_single_server_store_is_busy_rho_of_the_time_not_l(tmp_path) -> None:
+    """M/M/1 at rho 0.6 has L = 1.5 in it: the share of time its one server works is 0.6
+    (L - Lq), which min(L, c) / c would read as 1.0, a saturated store."""
+    body = RANDOM_LB.replace("steps: [{call: web}]",
+                             "steps: [{call: web, steps: [{store: db, op: read}]}]")
+    body += """
+stores:
+  - name: db
+    kind: postgres
+    namespace: web
+    concurrency: 1
+    service_time: {dist: exponential, mean: 20ms}
+"""
+    t = topology(tmp_path, body, "routes.page.rate=30/s")
+    found = simulated(answer(t), t, 500.0, reps=4)["store/db utilisation"]
+    assert found.analytic == pytest.approx(0.6)
+    assert abs(found.simulated - 0.6) <= max(3 * found.half_width, 0.03), found.simulated

@@ -44,3 +44,11 @@ def test_a_file_with_an_endless_rate_is_a_problem_with_its_line(tmp_path: Path, 
         load_topology(path)
     line = text.split("\n").index(f"    rate: {value}") + 1
     assert [(p.line, "a cluster can have" in p.message) for p in e.value.problems] == [(line, True)]
+
+
+@pytest.mark.parametrize("path", ["services.chat-api.replicas", "workers.chat-worker.hpa.max",
+                                  "services.chat-api.versions.v2.replicas"])
+def test_a_replica_count_no_cluster_runs_is_refused_before_any_pod_is_listed(path: str) -> None:
+    """10**7 pods used to hang `twin status` while it listed them."""
+    with pytest.raises(ModelError, match="less than or equal to 5000"):
+        load_topology(ROOT / "topologies" / "eco2-prod.yaml", sets=[f"{path}=10000000"])

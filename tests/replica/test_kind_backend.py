@@ -60,3 +60,28 @@ def test_without_a_replica_the_backend_cannot_run(tmp_path, monkeypatch) -> None
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(CannotRun, match="kind not found on PATH"):
         kind_backend.backend()
+
+
+def test_every_event_the_replica_records_of_a_fault_is_one_it_observes(monkeypatch) -> None:
+    """A check on an event the backend records but does not declare would be "not
+    applicable" for ever; one it names differently from the simulator would never match."""
+    from twin.replica import faults
+    from twin.result.events import known
+
+    done = faults.Done("x", "pod/chat-api-0", 0.0, "ok")
+    for name in ("kill_redis_master", "cordon", "drain", "scale"):
+        monkeypatch.setattr(faults, name, lambda *a, **k: done)
+    monkeypatch.setattr(faults, "kill_pods", lambda *a, **k: [done])
+    monkeypatch.setattr(faults, "kind_node", lambda *a, **k: "twin-worker")
+    monkeypatch.setattr(kind_backend.kind, "run", lambda *a, **k: None)
+    action = type("A", (), {"replicas": 2, "count": 1, "end": 10.0})()
+    names = set()
+    for applies in kind_backend.ACTS.values():
+        for fn in (applies.act, applies.end):
+            if fn is None:
+                continue
+            args = (None, small("dev"), action, "k8s-worker-1", 1.0)
+            events = fn(*args, 10.0) if fn is applies.act else fn(*args)
+            names |= {e["event"] for e in events}
+    assert {"Drained", "NodeSchedulable", "Killed", "Scaled", "NodeDown"} <= names
+    assert all(kind_backend.OBSERVES.event(n) and known(n) for n in names), names

@@ -60,18 +60,11 @@ def _pods_estimate(result: Result, workload: str, version: str | None) -> Estima
     return estimate(values)
 
 
-def _store_busy(result: Result, store: str, slots: int) -> Estimate:
-    """Busy slots over slots: the store's L less its queue (L_q = rate x mean wait), as
-    twin.sim.report counts a pod's busy slots (a store's `utilisation` there is L / c,
-    waiting operations included)."""
+def _store_busy(result: Result, store: str) -> Estimate:
+    """Busy slots over slots (twin.sim.report: L less its queue, as a pod's)."""
     from twin.result.stats import estimate
 
-    values = []
-    for run in result.runs:
-        m = run.stores[store]
-        span = max(run.duration - run.warmup, 1e-9)
-        values.append(max(0.0, m.in_system - m.ops / span * m.mean_wait) / slots)
-    return estimate(values)
+    return estimate([run.stores[store].utilisation for run in result.runs])
 
 
 def side_by_side(answer: Answer, result: Result) -> list[Compared]:
@@ -90,7 +83,7 @@ def side_by_side(answer: Answer, result: Result) -> list[Compared]:
         if c.rate <= 0 or c.kind == "external":
             continue
         if c.kind == "store":
-            est = _store_busy(result, c.component.split("/", 1)[1], c.concurrency)
+            est = _store_busy(result, c.component.split("/", 1)[1])
         else:
             name = c.component.split("/", 1)[1]
             est = _pods_estimate(result, name, c.version)

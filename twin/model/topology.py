@@ -37,6 +37,10 @@ from twin.model.steps import (  # noqa: F401 - where the model's users import st
 from twin.model.units import Cpu, Duration, Memory, Rate
 
 PART_OF = "ecoeco-backend"
+MAX_REPLICAS = 5000
+"""Pods one workload may ask for: Kubernetes' own scalability envelope is 110 pods a node and
+5000 nodes, and this cluster has 16; a larger number is a typo, and every view and engine
+would enumerate its pods."""
 
 # --------------------------------------------------------------------- cluster
 
@@ -184,8 +188,8 @@ class Resources(Strict):
 class HPA(Strict):
     """HorizontalPodAutoscaler, with kube-controller-manager's defaults (15 s sync, 10 % tolerance)."""
 
-    min: int = Field(default=1, ge=1)
-    max: int = Field(ge=1)
+    min: int = Field(default=1, ge=1, le=MAX_REPLICAS)
+    max: int = Field(ge=1, le=MAX_REPLICAS)
     metric: Literal["cpu", "queue_length"] = "cpu"
     target: float = Field(
         gt=0, description="CPU utilisation in percent of requests, or messages per pod."
@@ -238,7 +242,7 @@ class Version(Named):
     """
 
     labels: dict[str, str] = {}
-    replicas: int | None = Field(default=None, ge=0)
+    replicas: int | None = Field(default=None, ge=0, le=MAX_REPLICAS)
     image: str | None = None
     service_time: Distribution | None = None
     error_rate: Probability | None = None
@@ -247,7 +251,7 @@ class Version(Named):
 class Workload(Named):
     namespace: DnsLabel
     kind: Literal["Deployment", "StatefulSet"] = "Deployment"
-    replicas: int = Field(default=1, ge=0)
+    replicas: int = Field(default=1, ge=0, le=MAX_REPLICAS)
     image: str | None = Field(default=None, description="Unset: the twin's stand-in service.")
     resources: Resources = Resources()
     hpa: HPA | None = None
@@ -301,7 +305,7 @@ class PlatformComponent(Named):
     """What else takes room on nodes: istiod, gateways, ArgoCD, Prometheus, ESO."""
 
     namespace: DnsLabel
-    replicas: int = Field(default=1, ge=0)
+    replicas: int = Field(default=1, ge=0, le=MAX_REPLICAS)
     resources: Resources = Resources()
     placement: Placement = Placement()
     kind: Literal["Deployment", "StatefulSet"] = "Deployment"

@@ -31,7 +31,8 @@ from twin.result.backend import BackendRun, CannotRun, Observes, Progress, bucke
 
 OBSERVES = Observes(
     # the faults it applied (or could not) and the load generator's requests
-    events=frozenset({"Killed", "Scaled", "NodeDown"}) | names.BACKENDS,
+    events=frozenset({"Killed", "Scaled", "NodeDown", "Drained", "NodeSchedulable"})
+    | names.BACKENDS,
     metrics=tuple(f"route/*.{m}" for m in ("requests", "failed", "error_rate", "latency",
                                             "p50", "p95", "p99")),
 )
@@ -130,8 +131,8 @@ def _drain(api: Any, topo: Topology, action: Any, target: str, t: float,
 
 
 def _uncordon(api: Any, topo: Topology, action: Any, target: str, t: float) -> Events:
-    d = faults.cordon(api, target, on=False)
-    return [{"t": t, "source": f"node/{target}", "event": "Uncordoned", "detail": d.target}]
+    faults.cordon(api, target, on=False)
+    return [{"t": t, "source": f"node/{target}", "event": "NodeSchedulable", "detail": "uncordoned"}]
 
 
 def _node_down(api: Any, topo: Topology, action: Any, target: str, t: float,

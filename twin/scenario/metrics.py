@@ -22,16 +22,32 @@ def metric_problem(topo: Topology, metric: str) -> str | None:
     comp, name = split(metric)
     if not comp:
         return f"{metric!r} is not a metric: use KIND/NAME.metric, e.g. route/chat.error_rate"
+    comp, version = _version(comp)
     try:
         c = resolve(topo, comp)
     except UnknownComponent as e:
         return e.message
+    if version is not None:
+        have = [v.name for v in getattr(c.obj, "versions", None) or []]
+        if version not in have:
+            return (f"{c.key} has no version {version!r} "
+                    f"({'have: ' + ', '.join(have) if have else 'it has no versions'})")
     vocab = vocabulary(c.kind)
     if not vocab:
         return f"{c.key} has no metrics"
     if name not in vocab:
         return f"{c.key} has no metric {name!r} (have: {', '.join(vocab)})"
     return None
+
+
+def _version(comp: str) -> tuple[str, str | None]:
+    """`service/chat-api/v2` as ("service/chat-api", "v2"): a workload's version is its
+    own component of metrics (routes' names have slashes of their own)."""
+    kind, _, rest = comp.partition("/")
+    name, slash, version = rest.partition("/")
+    if kind in ("service", "worker") and slash:
+        return f"{kind}/{name}", version
+    return comp, None
 
 
 def canonical(topo: Topology | None, metric: str) -> str:

@@ -332,10 +332,8 @@ class Recorder:
             self._gauge(f"{kind}/{w.name}.ready", ready)
             self._gauge(f"{kind}/{w.name}.replicas", sum(
                 d.desired for d in sim.cluster.deployments.values() if d.workload == w.name))
-            if kind == "service":  # tries sent to it through the mesh, retries included
-                self._count(f"service/{w.name}.requests", sum(
-                    r.attempts for r in sim.mesh.routes.values()
-                    if any(b.service == w.name for b in r.backends)))
+            if kind == "service":
+                self._served(w)
         if self.stream_host is not None:
             self._gauge(f"service/{self.stream_host}.open_streams", sim.flows.streams_open.n)
         for name, q in sim.queues.items():
@@ -364,6 +362,30 @@ class Recorder:
                 self._gauge(f"store/{name}.connections", store.connections)
         for name, node in sim.cluster.nodes.items():
             self._gauge(f"node/{name}.ready", 1.0 if node.ready else 0.0)
+
+    def _served(self, w) -> None:  # noqa: ANN001 - a topology Service
+        """A service's tries as its callers' sidecars saw them (retries included), per
+        version when it has versions, and in all: those that reached no pod count too."""
+        from twin.sim.stats import Histogram
+
+        sim = self.sim
+        host = sim.mesh.hosts.get(w.name)
+        unserved = host.unserved if host is not None else 0
+        tries, failed, latency = unserved, unserved, Histogram()
+        for (name, version), served in sim.served.items():
+            if name != w.name:
+                continue
+            tries += served.tries
+            failed += served.failed
+            latency.merge(served.latency)
+            if w.versions:
+                key = f"service/{w.name}/{version}"
+                self._count(f"{key}.requests", served.tries)
+                self._count(f"{key}.failed", served.failed)
+                self._hist(f"{key}.latency", served.latency)
+        self._count(f"service/{w.name}.requests", tries)
+        self._count(f"service/{w.name}.failed", failed)
+        self._hist(f"service/{w.name}.latency", latency)
 
     def run(self):
         env = self.sim.env

@@ -47,7 +47,7 @@ from twin.sim.flows import (
     StreamPlan,
 )
 from twin.sim.mesh import Mesh, MeshRoute
-from twin.sim.pod import Pod
+from twin.sim.pod import Pod, Served
 from twin.sim.rng import Streams
 from twin.sim.sampling import exponential, sampler, uniform
 from twin.sim.stores import Store, is_write
@@ -168,6 +168,8 @@ class Simulation:
         self.externals = {e.name: External(env, e, self.streams) for e in topo.externals}
         self.mesh = Mesh(env, topo, self.cluster, self.streams, self.emit)
         self.workloads = {w.name: w for w in topo.workloads}
+        # what each workload version served (twin.sim.pod.Served), by (workload, version)
+        self.served: dict[tuple[str, str], Served] = {}
         self.routes: dict[str, RouteRuntime] = {}
         for r in topo.routes:
             rt = RouteRuntime(r.name, r.asynchronous)
@@ -364,10 +366,13 @@ class Simulation:
                 cpu = w.resources.requests.cpu + (sidecar.cpu if sidecar else 0.0)
                 memory = w.resources.requests.memory + (sidecar.memory if sidecar else 0.0)
 
+                served = self.served[(w.name, vname)] = Served()
+
                 def make(name: str, w=w, kind=kind, labels=labels, sample=sample, draw=draw,
-                         rate=rate, cpu=cpu, memory=memory) -> Pod:
+                         rate=rate, cpu=cpu, memory=memory, served=served) -> Pod:
                     pod = Pod(name, w.name, kind, labels, w.placement, cpu, memory,
                               w.concurrency, cpu_share=w.cpu_share)
+                    pod.served = served
                     pod.sample = sample
                     pod.draw = draw
                     pod.error_rate = rate

@@ -42,6 +42,7 @@ class Host:
         self.name = name
         self.emit = emit
         self.inflight = 0
+        self.unserved = 0  # tries that failed before reaching any pod: no endpoint, overflow
         self.limit = 0  # 0: unlimited
         self.outlier = None
         self.lb = "LEAST_REQUEST"

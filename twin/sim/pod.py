@@ -7,6 +7,7 @@ owned by one mechanism:
 
     slots    the pod's concurrency, with one line in front (twin.sim.slots)
     meters   what it measured since the warm-up (Little's law, CPU, errors)
+    served   the tries its workload's version served, as the caller saw them
     pools    its connection pools, by store name (twin.sim.stores)
     channel  its RabbitMQ channel as a worker (twin.sim.broker)
     outlier  what Envoy's outlier detection counts of it (twin.sim.mesh)
@@ -23,7 +24,7 @@ from typing import Any, Protocol
 from twin.graph.placement import Node as NodeSpec
 from twin.model.topology import Placement
 from twin.sim.slots import Pool, Slots
-from twin.sim.stats import Level, Station
+from twin.sim.stats import Histogram, Level, Station
 
 PENDING, STARTING, READY, TERMINATING = "Pending", "Starting", "Ready", "Terminating"
 DELETED, KILLED, EVICTED = "Deleted", "Killed", "Evicted"
@@ -82,6 +83,25 @@ class Meters(Station):
         self.errors = 0
 
 
+class Served:
+    """The tries sent to one version of a workload, as the caller's sidecar sees each (its
+    duration, retries apart, and whether it failed): shared by that version's pods, old and
+    new, so a killed pod's tries still count. Never reset: traces take deltas."""
+
+    __slots__ = ("tries", "failed", "latency")
+
+    def __init__(self) -> None:
+        self.tries = 0
+        self.failed = 0
+        self.latency = Histogram()
+
+    def record(self, seconds: float, failed: bool) -> None:
+        self.tries += 1
+        if failed:
+            self.failed += 1
+        self.latency.add(seconds)
+
+
 class Channel:
     """A worker pod's channel to RabbitMQ: deliveries it holds unacked, up to
     `prefetch_limit` (basic.qos; 0: unlimited), and those of them waiting in its
@@ -120,7 +140,7 @@ class Pod:
         # what serving a request costs here
         "sample", "draw", "error_rate", "error_cause", "cpu_share", "lag",
         # its parts
-        "slots", "meters", "pools", "channel", "outlier",
+        "slots", "meters", "served", "pools", "channel", "outlier",
     )
 
     def __init__(self, name: str, workload: str, kind: str, labels: dict[str, str],
@@ -157,6 +177,7 @@ class Pod:
         self.lag = 0.0
         self.slots = Slots(concurrency)
         self.meters = Meters()
+        self.served = Served()  # the engine gives each version's pods one Served
         self.pools: dict[str, Pool] = {}
         self.channel = Channel()
         self.outlier = Outlier()

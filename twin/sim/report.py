@@ -114,7 +114,7 @@ def replication_result(sim: Simulation) -> ReplicationResult:
         lost=q.lost, requeued=q.requeued, mean_depth=q.depth.mean(now), max_depth=q.depth.peak,
         final_depth=len(q.ready), mean_wait=q.wait.mean, wait_p95=q.wait.quantile(0.95))
         for name, q in sim.queues.items()}
-    stores = {name: _store_metrics(s, now) for name, s in sim.stores.items()}
+    stores = {name: _store_metrics(s, now, span) for name, s in sim.stores.items()}
     externals = {name: ExternalMetrics(calls=e.calls, errors=dict(sorted(e.errors.items())),
                                        latency=summary(e.latency))
                  for name, e in sim.externals.items()}
@@ -130,14 +130,15 @@ def replication_result(sim: Simulation) -> ReplicationResult:
     )
 
 
-def _store_metrics(s: Store, now: float) -> StoreMetrics:
+def _store_metrics(s: Store, now: float, span: float) -> StoreMetrics:
     m = s.meters
     inside = m.inside.mean(now)
+    busy = max(0.0, inside - m.wait.total / span)  # L - Lq, as a pod's (not min(L, c))
     return StoreMetrics(
         kind=s.model.kind, up=s.reachable("report"), ops=m.visits,
         errors=dict(sorted(s.errors.items())), in_system=inside,
         mean_sojourn=m.sojourn / m.visits if m.visits else 0.0, mean_wait=m.wait.mean,
-        utilisation=min(inside, s.concurrency) / s.concurrency,
+        utilisation=min(1.0, busy / s.concurrency),
         connections=s.connections, max_connections=s.max_connections)
 
 

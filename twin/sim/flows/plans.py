@@ -55,9 +55,13 @@ class CallPlan(Plan):
         if self.simple and host.outlier is None and not host.limit:
             pod = backend.endpoints[0] if len(backend.endpoints) == 1 else backend.pick()
             if pod is None:
+                host.unserved += 1
                 return causes.NO_ENDPOINT
             route.attempts += 1
-            return (yield from self.serve(pod, req, backend))[0]
+            t0 = env._now
+            err = (yield from self.serve(pod, req, backend))[0]
+            pod.served.record(env._now - t0, err is not None)
+            return err
         timeout = self.timeout
         deadline = env._now + timeout if timeout is not None else None
         per_try = self.per_try
@@ -77,9 +81,12 @@ class CallPlan(Plan):
             nested = False
             if pod is None:
                 err = causes.NO_ENDPOINT
+                host.unserved += 1
             elif host.limit and host.inflight >= host.limit:
                 err = causes.OVERFLOW
+                host.unserved += 1
             else:
+                t0 = env._now
                 limit = per_try
                 if deadline is not None:
                     left = deadline - env._now
@@ -89,6 +96,7 @@ class CallPlan(Plan):
                     err, nested = yield from self.serve(pod, req, backend)
                 else:
                     err, nested = yield from self.serve_within(pod, req, backend, limit)
+                pod.served.record(env._now - t0, err is not None)
                 if host.outlier is not None:
                     host.observe(pod, err)
             if err is None:
