@@ -157,14 +157,15 @@ def register(app: typer.Typer) -> None:
 
     @app.command("whatif")
     def whatif(
-        topology: Annotated[Path, typer.Option("--topology", "-t", help="Topology file.")] =
+        topology: Annotated[Path, typer.Option("--topology", "-t", help="Topology file.",
+                                               show_default=common.DEFAULT_SHOWN)] =
         common.DEFAULT_TOPOLOGY,
         load: Annotated[list[str] | None, typer.Option(
             "--load", help="ROUTE=RATE (6, 6/s, 30/m, users:N:think=2s) or ROUTE=xF (F times "
             "its nominal rate, e.g. chat=x3). Other routes run at their nominal rate.")] = None,
         scale: Annotated[float, typer.Option(help="Every route's rate times this.")] = 1.0,
         set_: Annotated[list[str] | None, typer.Option(
-            "--set", help="PATH=VALUE override, e.g. workers.chat-worker.replicas=6.")] = None,
+            "--set", help=common.SET_HELP)] = None,
         threshold: Annotated[float, typer.Option(
             help="Warn above this utilisation (0.8 = 80 %).")] = 0.8,
         simulate: Annotated[bool, typer.Option(

@@ -26,6 +26,12 @@ def shipped(relative: str) -> Path:
 
 DEFAULT_TOPOLOGY = shipped("topologies/eco2-prod.yaml")
 DEV_TOPOLOGY = shipped("topologies/eco2-dev.yaml")
+DEFAULT_SHOWN = "eco2-prod.yaml in topologies/"
+"""DEFAULT_TOPOLOGY in --help: in words that wrap at 80 columns (Typer's panels cut a
+long word with an ellipsis), and the same from any directory."""
+SET_HELP = ("PATH=VALUE override: fields joined by dots, list items by name "
+            "(e.g. pools.app.cpu=8). Repeatable.")
+"""--set in --help (an example short enough to stay whole in Typer's 80-column panels)."""
 
 def _width(stream: object) -> int | None:
     """A terminal's own width; 120 columns into a file, a pipe or a CI log (Rich's 80

@@ -25,7 +25,7 @@ TopologyOpt = Annotated[Path | None, typer.Option(
 GraphTopologyOpt = Annotated[Path | None, typer.Option(
     "--topology", "-t", help="Topology file (default: topologies/eco2-prod.yaml).")]
 SetOpt = Annotated[list[str] | None, typer.Option(
-    "--set", help="PATH=VALUE override, e.g. services.chat-api.replicas=4 (repeatable).")]
+    "--set", help=common.SET_HELP)]
 LiveOpt = Annotated[bool, typer.Option("--live", help="Ask the running kind replica instead.")]
 KubeconfigOpt = Annotated[Path | None, typer.Option(
     help="With --live: ask this dedicated cluster (or vcluster) instead of the twin's kind replica, "
@@ -50,7 +50,11 @@ def _load(path: Path, sets: list[str] | None) -> Any:
 
 
 def _say(line: str = "", style: str | None = None) -> None:
-    common.out.print(line, markup=False, soft_wrap=True, style=style)
+    """A line of a view, wrapped onto indented continuation lines at the terminal's width."""
+    from twin.cli.fit import wrap
+
+    for part in wrap(line, common.out.width):
+        common.out.print(part, markup=False, soft_wrap=True, style=style)
 
 
 def _live(function: str, *args: Any, **kwargs: Any) -> None:

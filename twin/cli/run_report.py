@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from twin.cli.fit import cell, longest_word
 from twin.model.units import format_duration
 from twin.scenario.checks import FAILED, HELD, NOT_APPLICABLE, fmt, verdict_text
 from twin.scenario.compare import Column, differences, rows
@@ -24,6 +25,8 @@ from twin.scenario.report import (
 from twin.scenario.runner import Run
 
 _GAP = 2  # Rich's padding between two columns of a box-less, edge-less table
+WIDE = 100  # from this width the checks table's headers stay on one line
+MIN_DETAIL = 24  # narrower than this, a timeline's details go under their events
 
 
 
@@ -80,22 +83,40 @@ def print_run(run: Run, console: Any, events: str = "related") -> None:
     # SLOs apart from expectations: a broken SLO reads differently from a scenario
     # that no longer shows its point
     for kind, outcomes in checks_by_kind(run.outcomes):
-        t = Table(title=CHECK_TABLES[kind], title_justify="left")
-        t.add_column("check (what is measured)", overflow="fold")
-        # the worst replication's value (the impact table above is a mean): say so
-        worst = f" (worst of {run.replications})" if run.replications > 1 else ""
-        t.add_column(f"observed{worst}", justify="right", no_wrap=True)
-        t.add_column("bound", no_wrap=True)
-        t.add_column("failed", justify="right", no_wrap=True)
-        t.add_column("", no_wrap=True)
-        for o in outcomes:
-            failed_in = "-" if o.status == NOT_APPLICABLE else f"{o.failed_in}/{o.replications}"
-            observed = "n/a" if o.status == NOT_APPLICABLE else fmt(o.shown, o.unit)
-            what = o.what if o.status != NOT_APPLICABLE else f"{o.what} ({o.reason})"
-            t.add_row(f"{o.name}\n[dim]{what}[/]", observed, o.bound, failed_in,
-                      f"[{_style(o.status)}]{o.status}[/]")
-        console.print(t)
+        _print_checks(CHECK_TABLES[kind], outcomes, run.replications, console)
     print_verdict(run, console)
+
+
+def _print_checks(title: str, outcomes: list[Any], replications: int, console: Any) -> None:
+    """A table of checks; the check column wraps only at spaces, or after a `/` or `.`
+    of a metric name (`route/chat/end_to_end.p95` is read off the screen whole)."""
+    from rich.table import Table
+
+    # the worst replication's value (the impact table above is a mean): say so, on a
+    # second header line when the check column would be narrow beside it
+    worst = f"(worst of {replications})" if replications > 1 else ""
+    observed = f"observed {worst}".strip() if console.width >= WIDE else f"observed\n{worst}".strip()
+    rows = []
+    for o in outcomes:
+        rows.append((o.name, o.what if o.status != NOT_APPLICABLE else f"{o.what} ({o.reason})",
+                     "n/a" if o.status == NOT_APPLICABLE else fmt(o.shown, o.unit), o.bound,
+                     "-" if o.status == NOT_APPLICABLE else f"{o.failed_in}/{o.replications}",
+                     o.status))
+    others = [max(len(line) for text in (header, *(r[i] for r in rows)) for line in text.split("\n"))
+              for i, header in ((2, observed), (3, "bound"), (4, "failed"), (5, ""))]
+    # a heavy-box table: a rule and a space either side of every cell
+    room = max(console.width - 3 * (len(others) + 1) - 1 - sum(others),
+               max((longest_word(f"{r[0]} {r[1]}") for r in rows), default=8))
+    t = Table(title=title, title_justify="left")
+    t.add_column(cell("check (what is measured)", room), overflow="fold")
+    t.add_column(observed, justify="right", no_wrap=True)
+    t.add_column("bound", no_wrap=True)
+    t.add_column("failed", justify="right", no_wrap=True)
+    t.add_column("", no_wrap=True)
+    for name, what, shown_, bound, failed_in, status in rows:
+        t.add_row(f"{cell(name, room)}\n[dim]{cell(what, room)}[/]", shown_, bound, failed_in,
+                  f"[{_style(status)}]{status}[/]")
+    console.print(t)
 
 
 def _print_warnings(run: Run, console: Any) -> None:
@@ -136,7 +157,8 @@ def print_verdict(run: Run, console: Any) -> None:
 
 
 def _print_timeline(run: Run, console: Any, which: str) -> None:
-    """Times and event names never cut: the source list shortens and the detail folds."""
+    """Times and event names never cut: the source list shortens and the detail folds
+    (or, on a terminal too narrow for it, goes under its event)."""
     from rich.markup import escape
     from rich.table import Table
 
@@ -158,6 +180,10 @@ def _print_timeline(run: Run, console: Any, which: str) -> None:
     fixed = t_w + (rel_w + _GAP if first else 0) + ev_w + 3 * _GAP
     src_w = max(12, min(max((len(e.get("source", "")) for e in rows), default=6),
                         console.width - fixed - 14, 32))
+    # a terminal too narrow for a detail column beside the event (80 columns and a
+    # 34-character Sentinel event): each detail goes under its event, wrapped there
+    under = console.width - fixed - src_w < MIN_DETAIL
+    ev_room = max(ev_w, console.width - (fixed - ev_w - _GAP) - src_w)
     title = "Timeline (replication 1" + (f"; {hidden} events not shown, `--events all` shows them)"
                                         if hidden else ")")
     t = Table(title=title, title_justify="left", box=None, pad_edge=False)
@@ -166,29 +192,38 @@ def _print_timeline(run: Run, console: Any, which: str) -> None:
         t.add_column(f"{first.id or first.action}+", justify="right", no_wrap=True,
                      min_width=max(rel_w, len(first.id or first.action) + 1))
     t.add_column("source", no_wrap=True, max_width=src_w)
-    t.add_column("event", no_wrap=True, min_width=ev_w)
-    t.add_column("detail", overflow="fold", ratio=1)
+    t.add_column("event", no_wrap=True, min_width=ev_w, max_width=ev_room if under else None)
+    if not under:
+        t.add_column("detail", overflow="fold", ratio=1)
     for e in shown:
         if e.get("elided"):
-            t.add_row(*([""] * (len(t.columns) - 2)), f"[dim]... {e['elided']} more[/]", "")
+            t.add_row(*([""] * (len(t.columns) - 2)), f"[dim]... {e['elided']} more[/]",
+                      *([] if under else [""]))
             continue
         event = f"[bold]{escape(e['event'])}[/]" if e.get("fault") else escape(event_text(e))
+        detail = e.get("detail", "")
+        if under and detail:
+            event += f"\n[dim]{escape(cell(detail, ev_room))}[/]"
         rel = [] if first is None else [when(e, first.at, "+") if e["t"] >= first.at else ""]
-        t.add_row(f"{e['t']:.2f}s" if first else when(e), *rel, escape(short_source(e.get("source", ""), src_w)), event,
-                  escape(e.get("detail", "")))
+        t.add_row(f"{e['t']:.2f}s" if first else when(e), *rel,
+                  escape(short_source(e.get("source", ""), src_w)), event,
+                  *([] if under else [escape(detail)]))
     console.print(t)
 
 
 def print_compare(cols: list[Column], console: Any) -> None:
     from rich.table import Table
 
+    table = rows(cols)
+    # the labels (a --set's dotted path) wrap at spaces, `.` and `/`, never cut
+    room = max(24, max((longest_word(label) for label, _ in table), default=0))
     t = Table(title="Runs side by side", title_justify="left")
-    t.add_column("")
+    t.add_column("", max_width=room)
     for c in cols:
         t.add_column(c.label, overflow="fold")
-    for label, cells in rows(cols):
+    for label, cells in table:
         styled = [f"[red]{x}[/]" if "FAILED" in x or x == "failed" else x for x in cells]
-        t.add_row(label, *styled)
+        t.add_row(cell(label, room), *styled)
     console.print(t)
     for note in differences(cols):
         console.print(f"[yellow]note:[/] {note}", soft_wrap=True)

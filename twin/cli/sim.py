@@ -191,11 +191,13 @@ def register(app: typer.Typer) -> None:
 
     @app.command("sim")
     def sim(
-        topology: Annotated[Path, typer.Option("--topology", "-t", help="Topology file.")] =
+        topology: Annotated[Path, typer.Option("--topology", "-t", help="Topology file.",
+                                               show_default=common.DEFAULT_SHOWN)] =
         common.DEFAULT_TOPOLOGY,
         load: Annotated[list[str] | None, typer.Option(
-            "--load", help="ROUTE=RATE (300, 300/s, 5/m; or RATE:spike:at=60s,length=30s,factor=4;"
-            " or users:N:think=2s). Other routes run at their nominal rate. Repeatable.")] = None,
+            "--load", help="ROUTE=RATE (300, 300/s, 5/m; users:N:think=2s; or a spike, "
+            "RATE:spike:SPEC, SPEC as at=60s,factor=4 and ,length=30s). Other routes run at "
+            "their nominal rate. Repeatable.")] = None,
         duration: Annotated[str, typer.Option(help="Simulated time, e.g. 600s, 10m, 1h.")] = "10m",
         seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
         replications: Annotated[int, typer.Option(min=1, help="Independent replications.")] = 1,
@@ -204,7 +206,7 @@ def register(app: typer.Typer) -> None:
         interval: Annotated[str | None, typer.Option(
             help="Time-series interval (default duration / 120, at least 1s).")] = None,
         set_: Annotated[list[str] | None, typer.Option(
-            "--set", help="PATH=VALUE override, e.g. services.chat-api.replicas=4 (repeatable).")] = None,
+            "--set", help=common.SET_HELP)] = None,
         out: Annotated[Path, typer.Option(help="Folder for result.json, run.json and plots.")] =
         Path("out/sim"),
         plots: Annotated[bool, typer.Option(help="Write PNG plots.")] = True,

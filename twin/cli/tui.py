@@ -25,8 +25,9 @@ def register(app: typer.Typer) -> None:
 
 def tui(topology: TopologyOpt = None, set_: SetOpt = None, live: LiveOpt = False,
         kubeconfig: KubeconfigOpt = None, context: ContextOpt = None) -> None:
-    """The terminal UI: the topology and its blast radii, scenarios run live with their
-    charts and checks (keys in the footer, Ctrl+P for every command, q quits)."""
+    """The terminal UI: topology, blast radii, scenarios run live, what-if answers.
+
+    Keys in the footer, Ctrl+P for every command, q quits."""
     path = topology or (common.DEV_TOPOLOGY if live else common.DEFAULT_TOPOLOGY)
     topo = _load(path, set_)
     try:

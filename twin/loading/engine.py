@@ -52,6 +52,10 @@ def _prune(data: Any, path: tuple, missing: bool, doc: Document) -> bool:
 STAND_INS = (1, 1_000_000, "1s", "1", 1.0, "x", True, [], {})
 """Values tried for a required field whose own value was invalid (and reported); a
 large one for a duration that a warm-up or a fault's time must stay under."""
+ABSENT_STAND_INS = (1_000_000, *(v for v in STAND_INS if v != 1_000_000))
+"""For a required field the file does not write at all (a scenario without
+`duration:`): the large value first, so that no time in the file is judged
+against a stand-in that ends the run at once."""
 
 
 def _error_paths(model: type[BaseModel], data: Any) -> set[tuple]:
@@ -69,12 +73,13 @@ def _parent(data: Any, path: tuple) -> Any:
     return data
 
 
-def _stand_in(model: type[BaseModel], data: Any, path: tuple) -> bool:
-    """Put the first of STAND_INS that the field takes at `path` without a new error
+def _stand_in(model: type[BaseModel], data: Any, path: tuple,
+              values: tuple[Any, ...] = STAND_INS) -> bool:
+    """Put the first of `values` that the field takes at `path` without a new error
     anywhere else; False (and the field left out) if none does."""
     parent = _parent(data, path)
     before = _error_paths(model, data) - {path}
-    for value in STAND_INS:
+    for value in values:
         parent[path[-1]] = value
         if _error_paths(model, data) <= before:
             return True
@@ -120,6 +125,16 @@ def build_all(doc: Document, model: type[BaseModel]) -> tuple[Any | None, list[P
                      and _stand_in(model, data, path)}
             if stood:
                 doc.stand_ins |= stood
+                continue
+            # a required field missing at the top of the file (no `name:`): reported, and a
+            # stand-in goes on in its place, so that the rest of the file is still checked
+            absent = [err for err in e.errors() if err["type"] == "missing" and len(err["loc"]) == 1
+                      and isinstance(data, dict) and tuple(err["loc"]) not in doc.stand_ins]
+            if absent and all(_stand_in(model, data, tuple(err["loc"]), ABSENT_STAND_INS)
+                              for err in absent):
+                problems += [doc.problem(tuple(err["loc"]), _message(err)) for err in absent]
+                doc.stand_ins |= {tuple(err["loc"]) for err in absent}
+                pruned |= {tuple(err["loc"]) for err in absent}
                 continue
             # a whole-file rule broken by a stand-in (warm-up not under a stand-in duration)
             if doc.stand_ins and any(not err["loc"] for err in e.errors()) and _restand(

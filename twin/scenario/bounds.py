@@ -11,12 +11,13 @@ problem at the line that wrote it.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel
 
 from twin.model.errors import Problem
-from twin.model.paths import value_at
+from twin.model.paths import Value, value_at
 from twin.model.source import Document
 from twin.model.units import format_duration
 from twin.scenario.model import (
@@ -31,11 +32,26 @@ from twin.scenario.model import (
 
 PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_-]*(?:\.[A-Za-z0-9_/-]+)+)\}")
 
+IN_FORCE: dict[str, Callable[[Any], float]] = {
+    # unset: kube-controller-manager's default for the cluster's Kubernetes version
+    "cluster.node_monitor_grace_period": lambda topo: topo.cluster.grace_period,
+}
+"""Fields whose unset value (None) is decided elsewhere: the value in force then."""
+
+
+def _value(topo: BaseModel, path: str) -> Value:
+    """The value at `path`, an unset IN_FORCE field as the value in force; KeyError
+    with the sentence when it names nothing."""
+    found = value_at(topo, path)
+    if found.value is None and path in IN_FORCE:
+        return Value(IN_FORCE[path](topo), duration=True)
+    return found
+
 
 def _number(topo: BaseModel, path: str) -> float:
     """A topology value that can take part in a sum; ValueError with the sentence."""
     try:
-        found = value_at(topo, path)
+        found = _value(topo, path)
     except KeyError as e:
         raise ValueError(f"{path!r} names no topology value: {e.args[0]}") from None
     if isinstance(found.value, bool) or not isinstance(found.value, int | float):
@@ -67,7 +83,7 @@ def quote(text: str, topo: BaseModel) -> str:
 
     def one(m: re.Match) -> str:
         try:
-            found = value_at(topo, m[1])
+            found = _value(topo, m[1])
         except KeyError as e:
             raise ValueError(f"{{{m[1]}}} names no topology value: {e.args[0]}") from None
         if found.duration and isinstance(found.value, int | float):

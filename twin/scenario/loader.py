@@ -71,16 +71,42 @@ def load_topology_for(scn: Scenario, doc: Document, cli: list[tuple[str, Any, Po
     return load_topology(path, overrides=[*topo_sets, *cli])
 
 
-def scenario_problems(scn: Scenario, doc: Document, topology: Topology | None = None) -> list[Problem]:
+def scenario_problems(scn: Scenario, doc: Document, topology: Topology | None = None,
+                      cli: list[tuple[str, Any, Pos]] = ()) -> list[Problem]:
     """Checks beyond types: ids, time references, the topology and every name in it,
-    the topology values that bounds, windows and descriptions name."""
+    the topology values that bounds, windows and descriptions name.
+
+    One pass: when the topology (with the file's overrides and `cli`) has problems of
+    its own, the scenario's names are still checked, against the topology without
+    the overrides that failed, so that fixing the first problems shows no new ones."""
+    found: list[Problem] = []
     if topology is None:
         try:
-            topology = load_topology_for(scn, doc)
+            topology = load_topology_for(scn, doc, cli)
         except ModelError as e:
-            return own_problems(scn, doc) + e.problems
+            found = e.problems
+            topology = _sound_topology(scn, doc, cli, e.problems)
+    if topology is None:  # the topology file itself is broken: its problems say so
+        return own_problems(scn, doc) + found
     scn, problems = bind(scn, topology, doc)
-    return own_problems(scn, doc) + problems + _names(scn, doc, topology)
+    return own_problems(scn, doc) + found + problems + _names(scn, doc, topology)
+
+
+def _sound_topology(scn: Scenario, doc: Document, cli: list[tuple[str, Any, Pos]],
+                    problems: list[Problem]) -> Topology | None:
+    """The scenario's topology without the overrides that a problem names (a value of
+    the wrong type, a field or item that does not exist), or None if it still fails."""
+    named = {(p.file, p.line) for p in problems}
+    _, file_sets = split_sets(_file_overrides(doc))
+    kept = [s for s in [*file_sets, *cli] if (str(s[2].file), s[2].line) not in named]
+    if len(kept) == len(file_sets) + len(cli):
+        return None  # no override failed: the topology's own file did
+    from twin.loading.files import load_topology
+
+    try:
+        return load_topology(topology_file(scn, doc.file), overrides=kept)
+    except ModelError:
+        return None
 
 
 def own_problems(scn: Scenario, doc: Document) -> list[Problem]:
@@ -268,8 +294,8 @@ def load(path: str | Path, sets: Iterable[str] = ()) -> Loaded:
         raise ModelError(problems)
     try:
         topo = load_topology_for(scn, doc, cli_topo)
-    except ModelError as e:
-        raise ModelError(problems + own_problems(scn, doc) + e.problems) from None
+    except ModelError:  # every problem still: the topology's and the scenario's names
+        raise ModelError(problems + scenario_problems(scn, doc, cli=cli_topo)) from None
     problems += scenario_problems(scn, doc, topo)
     if problems:
         raise ModelError(problems)
