@@ -18,6 +18,7 @@ from pydantic import BeforeValidator, Field, WithJsonSchema, field_validator, mo
 
 from twin.model.base import API_VERSION, Strict
 from twin.model.units import Duration, Rate, parse_duration
+from twin.canary.spec import Canary
 from twin.scenario.actions import Action, AnyAction
 
 _TIME = re.compile(r"^(?P<head>.*?)(?:\s*(?P<sign>[+-])\s*(?P<d>\d+(?:\.\d+)?\s*(?:ms|s|m|h)?))?$")
@@ -415,6 +416,8 @@ class Scenario(Strict):
     replications: int = Field(default=1, ge=1)
     load: Load = Load()
     timeline: list[AnyAction] = []
+    canary: Canary | None = Field(default=None, description="A canary release judged as Flagger "
+                                  "(or Kayenta) would: docs/canary.md.")
     checks: list[Check] = []
 
     @model_validator(mode="after")
