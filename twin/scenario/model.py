@@ -16,9 +16,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, WithJsonSchema, field_validator, model_validator
 
+from twin.canary.spec import Canary
 from twin.model.base import API_VERSION, Strict
 from twin.model.units import Duration, Rate, parse_duration
-from twin.canary.spec import Canary
 from twin.scenario.actions import Action, AnyAction
 
 _TIME = re.compile(r"^(?P<head>.*?)(?:\s*(?P<sign>[+-])\s*(?P<d>\d+(?:\.\d+)?\s*(?:ms|s|m|h)?))?$")
