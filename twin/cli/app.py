@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from twin.cli import capacity, common, demo, model, replica, scenario, sim, tui
+from twin.cli import canary, capacity, common, demo, model, replica, scenario, sim, tui
 
 app = typer.Typer(
     name="twin",
@@ -16,7 +16,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for _group in (model, sim, scenario, replica, demo, capacity, tui):
+for _group in (model, sim, scenario, replica, demo, capacity, canary, tui):
     _group.register(app)
 
 
