@@ -29,7 +29,7 @@ def _row(c) -> list[str]:  # noqa: ANN001 - a canary_questions.Cell
             f"{c.impact:.1f}", f"{c.promoted:.0%}"]
 
 
-COLUMNS = ("regression", "strategy", "caught", "95% CI", "time to detection", "bad tries",
+COLUMNS = ("regression", "strategy", "caught", "95% CI", "after", "bad tries",
            "promoted")
 
 
@@ -128,12 +128,13 @@ def register(app: typer.Typer) -> None:
             t.add_row(*_row(c))
         common.out.print(t)
         common.out.print("[dim]caught: rolled back (progressive) or failed checks at the "
-                         "threshold (fixed) before the end; bad tries: the canary's failed or "
+                         "threshold (fixed) before the end; after: the median time to it; "
+                         "bad tries: the canary's failed or "
                          "slow tries until then[/]")
         if tuned:
             t = _table(f"progressive settings against {recommend} (and a good canary)",
-                       "settings", "caught", "95% CI", "time to detection", "bad tries",
-                       "good rolled back")
+                       "settings", "caught", "95% CI", "after", "bad tries",
+                       "good ones rolled back")
             good = {c.variant.settings: c for c in tuned if c.variant.regression == "none"}
             for c in tuned:
                 if c.variant.regression == "none":

@@ -16,7 +16,8 @@ def print_canary(run: Any, console: Any) -> None:
     """Nothing when the scenario has no canary."""
     from rich.table import Table
 
-    outcomes = [r.canary for r in getattr(run.result.result, "runs", []) if r.canary is not None]
+    result = getattr(run.result, "result", None)  # a test backend returns bare traces
+    outcomes = [r.canary for r in getattr(result, "runs", []) if r.canary is not None]
     if not outcomes:
         return
     first = outcomes[0]

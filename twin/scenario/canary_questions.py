@@ -111,10 +111,13 @@ def regression_sets(size: str) -> tuple[str, ...]:
     s = size.strip()
     if s in ("none", "0", "0%"):
         return ("scenario.canary.regression=[]",)
-    if s.startswith("x"):
-        return (f"scenario.canary.regression=[{{latency_factor: {float(s[1:])}}}]",)
-    if s.endswith("%"):
-        return (f"scenario.canary.regression=[{{error_rate: {float(s[:-1]) / 100}}}]",)
+    try:
+        if s.startswith("x"):
+            return (f"scenario.canary.regression=[{{latency_factor: {float(s[1:])}}}]",)
+        if s.endswith("%"):
+            return (f"scenario.canary.regression=[{{error_rate: {float(s[:-1]) / 100}}}]",)
+    except ValueError:
+        pass
     raise ValueError(f"{size!r}: a regression is 2% (errors), x1.5 (latency) or none")
 
 
