@@ -15,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 
 from twin.graph.placement import NO_NODE
 from twin.model.errors import Problem
-from twin.model.source import Document, _real_path
+from twin.model.source import Document, _real_path, warn
 
 
 def _message(err: dict) -> str:
@@ -109,6 +109,7 @@ def _order(last: tuple) -> tuple:
 
 def build_all(doc: Document, model: type[BaseModel]) -> tuple[Any | None, list[Problem]]:
     """Validate; on errors, prune them and go on, so that every problem shows at once."""
+    warn(doc, model)
     data = copy.deepcopy(doc.data)
     doc.live = data
     problems: list[Problem] = list(doc.set_problems)
