@@ -58,13 +58,27 @@ ABSENT_STAND_INS = (1_000_000, *(v for v in STAND_INS if v != 1_000_000))
 against a stand-in that ends the run at once."""
 
 
+def _errors(e: ValidationError) -> list[dict]:
+    """pydantic's errors, a tagged union's missing tag (a store without `kind:`) said as
+    the missing field it is, at the item's `kind`: so that an overlay's item that matched
+    nothing in its base is reported as such (twin.model.source.Document.problem)."""
+    out = []
+    for err in e.errors():
+        if err["type"] == "union_tag_not_found":
+            tag = str(err.get("ctx", {}).get("discriminator", "")).strip("'")
+            if tag.isidentifier():
+                err = {**err, "type": "missing", "loc": (*err["loc"], tag)}
+        out.append(err)
+    return out
+
+
 def _error_paths(model: type[BaseModel], data: Any) -> set[tuple]:
     """Where the data fails validation now, as paths in the data (() for the whole file)."""
     try:
         model.model_validate(data)
         return set()
     except ValidationError as e:
-        return {_real_path(data, tuple(err["loc"])) for err in e.errors()}
+        return {_real_path(data, tuple(err["loc"])) for err in _errors(e)}
 
 
 def _parent(data: Any, path: tuple) -> Any:
@@ -119,9 +133,10 @@ def build_all(doc: Document, model: type[BaseModel]) -> tuple[Any | None, list[P
         try:
             return model.model_validate(data), problems
         except ValidationError as e:
+            found = _errors(e)
             # a required value cut for its own error: a stand-in keeps its item (a route
             # with a bad rate), so that the item's references are still checked
-            stood = {path for err in e.errors() if err["type"] == "missing"
+            stood = {path for err in found if err["type"] == "missing"
                      and (path := _real_path(data, tuple(err["loc"]))) in bad
                      and _stand_in(model, data, path)}
             if stood:
@@ -129,7 +144,7 @@ def build_all(doc: Document, model: type[BaseModel]) -> tuple[Any | None, list[P
                 continue
             # a required field missing at the top of the file (no `name:`): reported, and a
             # stand-in goes on in its place, so that the rest of the file is still checked
-            absent = [err for err in e.errors() if err["type"] == "missing" and len(err["loc"]) == 1
+            absent = [err for err in found if err["type"] == "missing" and len(err["loc"]) == 1
                       and isinstance(data, dict) and tuple(err["loc"]) not in doc.stand_ins]
             if absent and all(_stand_in(model, data, tuple(err["loc"]), ABSENT_STAND_INS)
                               for err in absent):
@@ -138,18 +153,18 @@ def build_all(doc: Document, model: type[BaseModel]) -> tuple[Any | None, list[P
                 pruned |= {tuple(err["loc"]) for err in absent}
                 continue
             # a whole-file rule broken by a stand-in (warm-up not under a stand-in duration)
-            if doc.stand_ins and any(not err["loc"] for err in e.errors()) and _restand(
+            if doc.stand_ins and any(not err["loc"] for err in found) and _restand(
                     model, data, doc.stand_ins):
                 continue
             # a missing field we pruned, or a parent that broke because we pruned inside it
             # (an emptied list), is a consequence, not a problem of the file
-            errors = [err for err in e.errors()
+            errors = [err for err in found
                       if not (err["type"] == "missing" and tuple(err["loc"]) in pruned)
                       and not any(p[:len(err["loc"])] == tuple(err["loc"]) for p in pruned)]
             problems += [doc.problem(tuple(err["loc"]), _message(err)) for err in errors]
-            pruned |= {tuple(err["loc"]) for err in e.errors()}
+            pruned |= {tuple(err["loc"]) for err in found}
             paths = {(_real_path(data, tuple(err["loc"])), err["type"] == "missing")
-                     for err in e.errors()}
+                     for err in found}
             bad |= {path for path, missing in paths if not missing and path and path[-1] != "name"}
             # deepest first, and list items from the back, so indices stay valid
             for path, missing in sorted(paths, key=lambda p: (len(p[0]), _order(p[0][-1:])),
