@@ -9,6 +9,8 @@ one; `ModelError` carries all of them to the CLI, which prints them and exits 2.
 from __future__ import annotations
 
 import copy
+import re
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -20,11 +22,65 @@ from twin.model.source import Document, _real_path, warn
 
 def _message(err: dict) -> str:
     msg = err["msg"]
+    if _a_number_for_text(err):
+        return f"{msg}: YAML read a number ({err['input']!r}); write the text in quotes"
     if err["type"] == "extra_forbidden":
         return "unknown field (check the spelling; see `twin schema`)"
     if err["type"] == "missing":
         return "required field is missing"
     return msg.removeprefix("Value error, ")
+
+
+def _a_number_for_text(err: dict) -> bool:
+    value = err.get("input")
+    return err["type"] == "string_type" and isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _written(doc: Document, loc: tuple, value: Any) -> str | None:
+    """The text a number was written as (`1.30`, which YAML reads as 1.3), from the `--set`
+    or the file line that supplied it, when that text reads back as the same number."""
+    import yaml
+
+    path = doc.path(loc)
+    pos = doc.positions.get(path)
+    if pos is None or not path:
+        return None
+    if pos.file.startswith("--set ") and not pos.line:
+        text = pos.file.partition("=")[2].strip()
+    elif pos.line:
+        try:
+            lines = Path(pos.file).read_bytes().decode("utf-8-sig").split("\n")
+            rest = lines[pos.line - 1][pos.column - 1:]
+        except (OSError, UnicodeDecodeError, IndexError):
+            return None
+        key = str(path[-1])  # a mapping's value is placed at its key: `kubernetes_version: 1.30`
+        if rest.startswith(key) and (after := re.match(r"\s*:\s+", rest[len(key):])):
+            rest = rest[len(key) + after.end():]
+        text = re.match(r"[^\s,\]}#]*", rest)[0]
+    else:
+        return None
+    try:
+        same = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return None
+    return text if type(same) is type(value) and same == value else None
+
+
+def _as_written(doc: Document, data: Any, errors: list[dict]) -> bool:
+    """A text field given a number (`kubernetes_version: 1.31`) takes the number's text as
+    written: what the user meant. False when no such number's text could be found."""
+    done = False
+    for err in errors:
+        if not _a_number_for_text(err):
+            continue
+        loc = tuple(err["loc"])
+        text = _written(doc, loc, err["input"])
+        path = _real_path(data, loc)
+        if text is None or not path:
+            continue
+        _parent(data, path)[path[-1]] = text
+        done = True
+    return done
 
 
 def _prune(data: Any, path: tuple, missing: bool, doc: Document) -> bool:
@@ -134,6 +190,8 @@ def build_all(doc: Document, model: type[BaseModel]) -> tuple[Any | None, list[P
             return model.model_validate(data), problems
         except ValidationError as e:
             found = _errors(e)
+            if _as_written(doc, data, found):
+                continue
             # a required value cut for its own error: a stand-in keeps its item (a route
             # with a bad rate), so that the item's references are still checked
             stood = {path for err in found if err["type"] == "missing"
