@@ -66,21 +66,22 @@ def _written(doc: Document, loc: tuple, value: Any) -> str | None:
     return text if type(same) is type(value) and same == value else None
 
 
-def _as_written(doc: Document, data: Any, errors: list[dict]) -> bool:
+def _as_written(doc: Document, data: Any, errors: list[dict], done: set[tuple]) -> bool:
     """A text field given a number (`kubernetes_version: 1.31`) takes the number's text as
-    written: what the user meant. False when no such number's text could be found."""
-    done = False
+    written: what the user meant. False when no such number's text could be found; each
+    path once (`done`), so that the engine's passes always end."""
+    changed = False
     for err in errors:
         if not _a_number_for_text(err):
             continue
         loc = tuple(err["loc"])
-        text = _written(doc, loc, err["input"])
         path = _real_path(data, loc)
-        if text is None or not path:
+        if not path or path in done or (text := _written(doc, loc, err["input"])) is None:
             continue
         _parent(data, path)[path[-1]] = text
-        done = True
-    return done
+        done.add(path)
+        changed = True
+    return changed
 
 
 def _prune(data: Any, path: tuple, missing: bool, doc: Document) -> bool:
@@ -185,12 +186,13 @@ def build_all(doc: Document, model: type[BaseModel]) -> tuple[Any | None, list[P
     problems: list[Problem] = list(doc.set_problems)
     pruned: set[tuple] = set()
     bad: set[tuple] = set()  # real paths of invalid values already reported and cut
+    written: set[tuple] = set()  # numbers given to text fields, now their text
     for _ in range(8):
         try:
             return model.model_validate(data), problems
         except ValidationError as e:
             found = _errors(e)
-            if _as_written(doc, data, found):
+            if _as_written(doc, data, found, written):
                 continue
             # a required value cut for its own error: a stand-in keeps its item (a route
             # with a bad rate), so that the item's references are still checked
