@@ -80,6 +80,9 @@ def print_run(run: Run, console: Any, events: str = "related") -> None:
         for label, value in impact.get("totals", {}).items():
             console.print(f"  {label}: [bold]{value}[/]")
 
+    from twin.cli.canary_report import print_canary
+
+    print_canary(run, console)
     # SLOs apart from expectations: a broken SLO reads differently from a scenario
     # that no longer shows its point
     for kind, outcomes in checks_by_kind(run.outcomes):

@@ -101,7 +101,13 @@ WARNINGS = frozenset({
 """Kubernetes' `type: Warning` and their like: a run whose steady state already has
 them (pods Pending, a pool over max_connections) is not the steady state it seems."""
 
-KNOWN: frozenset[str] = SENTINEL | KUBERNETES | STORES | BROKER | MESH | BACKENDS
+CANARY = frozenset({
+    # a canary's analysis (twin.canary.analysis), each with Flagger's own message
+    "CanaryStarted", "CanaryAdvance", "CanaryHalt", "CanaryRollback", "CanaryPromoted",
+    "CanaryDetected",
+})
+
+KNOWN: frozenset[str] = SENTINEL | KUBERNETES | STORES | BROKER | MESH | BACKENDS | CANARY
 
 
 def known(name: str) -> bool:

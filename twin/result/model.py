@@ -142,6 +142,33 @@ class Series(Data):
     values: dict[str, list[float]] = {}
 
 
+class CanaryStep(Data):
+    t: float
+    event: str
+    message: str
+    weight: int = Field(description="The canary's weight after the step.")
+
+
+class CanaryOutcome(Data):
+    """One replication's canary analysis (twin.canary): what was decided, when, at what cost."""
+
+    service: str
+    canary: str = Field(description="The canary's subset (version).")
+    strategy: str
+    judge: str
+    decision: str | None = Field(description="promoted, rolled back, detected (a fixed split's "
+                                 "checks reached the threshold), or null: undecided at the end.")
+    decided_at: float | None = None
+    detected_at: float | None = Field(default=None, description="When the failed checks "
+                                      "reached the threshold (the rollback, or the fixed "
+                                      "split's alert).")
+    first_failure: float | None = Field(default=None, description="The first failed check.")
+    canary_tries: int = Field(description="Tries the canary served until the decision (or the end).")
+    failed_tries: int = Field(description="Of them, failed: users the canary hurt.")
+    slow_tries: int = Field(description="Of them, slower than the request-duration bound.")
+    steps: list[CanaryStep] = []
+
+
 class ReplicationResult(Data):
     replication: int
     seed: int
@@ -159,6 +186,7 @@ class ReplicationResult(Data):
     streams_open: float = Field(default=0.0, description="Time-average open SSE streams.")
     pending_pods: list[str] = Field(default=[], description="Pods no node could take.")
     series: Series | None = None
+    canary: CanaryOutcome | None = None
 
 
 class Estimate(Data):

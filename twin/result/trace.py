@@ -31,7 +31,7 @@ COUNTERS = {
 GAUGES = {
     "route": ("in_flight",),
     "store": ("write_failing", "unavailable", "connections"),
-    "service": ("ready", "replicas", "utilisation", "in_flight", "open_streams"),
+    "service": ("ready", "replicas", "utilisation", "in_flight", "open_streams", "weight"),
     "worker": ("ready", "replicas", "utilisation"),
     "queue": ("length",),
     "node": ("ready",),

@@ -170,6 +170,11 @@ def _names(scn: Scenario, doc: Document, topo: Topology) -> list[Problem]:
     from twin.scenario.metrics import metric_problem
 
     problems: list[Problem] = []
+    if scn.canary is not None:
+        from twin.canary.spec import problems as canary_problems
+
+        problems += [doc.problem(("canary", *loc), msg)
+                     for loc, msg in canary_problems(scn.canary, topo)]
     for i, a in enumerate(scn.timeline):
         target = getattr(a, "target", None)
         if target is None:

@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, WithJsonSchema, field_validator, model_validator
 
+from twin.canary.spec import Canary
 from twin.model.base import API_VERSION, Strict
 from twin.model.units import Duration, Rate, parse_duration
 from twin.scenario.actions import Action, AnyAction
@@ -415,6 +416,8 @@ class Scenario(Strict):
     replications: int = Field(default=1, ge=1)
     load: Load = Load()
     timeline: list[AnyAction] = []
+    canary: Canary | None = Field(default=None, description="A canary release judged as Flagger "
+                                  "(or Kayenta) would: docs/canary.md.")
     checks: list[Check] = []
 
     @model_validator(mode="after")

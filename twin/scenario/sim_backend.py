@@ -131,10 +131,18 @@ def run_replication(scn: Scenario, topo: Topology, seed: int, rep: int, progress
     stage = Stage(sim, topo, attach(sim))
     for action in scn.timeline:
         sim.schedule(action.at, lambda s, a=action: _act(stage, a))
-    rec = Recorder(sim, stage.redis, iv, scn.duration)
+    canary = None
+    if scn.canary is not None:
+        from twin.sim.canary import CanaryController
+
+        canary = CanaryController(sim, scn.canary)
+        canary.start()
+    rec = Recorder(sim, stage.redis, iv, scn.duration, canary)
     sim.env.process(rec.run())
     rr = sim.run(progress=progress, steps=20)
     rec.finish()
+    if canary is not None:
+        rr = rr.model_copy(update={"canary": canary.outcome()})
     return rr, rec.trace()
 
 
@@ -257,8 +265,10 @@ ACTS: dict[str, Apply] = {
 class Recorder:
     """Per bucket: deltas of the core's cumulative meters, and gauges sampled."""
 
-    def __init__(self, sim, redis: dict, interval: float, duration: float):  # noqa: ANN001
+    def __init__(self, sim, redis: dict, interval: float, duration: float,  # noqa: ANN001
+                 canary=None):  # noqa: ANN001 - a twin.sim.canary.CanaryController
         self.sim = sim
+        self.canary = canary
         self.redis = redis
         self.iv = interval
         self.n = int(math.ceil(duration / interval - 1e-9))
@@ -334,6 +344,9 @@ class Recorder:
                 d.desired for d in sim.cluster.deployments.values() if d.workload == w.name))
             if kind == "service":
                 self._served(w)
+        if self.canary is not None:  # the VirtualService's weight to the canary's subset
+            spec = self.canary.spec
+            self._gauge(f"service/{spec.service}/{spec.canary}.weight", self.canary.weight)
         if self.stream_host is not None:
             self._gauge(f"service/{self.stream_host}.open_streams", sim.flows.streams_open.n)
         for name, q in sim.queues.items():

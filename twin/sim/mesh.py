@@ -171,21 +171,15 @@ class Backend:
 class MeshRoute:
     """One resolved HTTP route: weighted backends, timeout, retry policy, fault injection."""
 
-    __slots__ = ("name", "backends", "only", "cumulative", "total", "u", "timeout", "tries",
-                 "per_try_timeout", "retry_on", "backoff", "fault", "retries", "attempts")
+    __slots__ = ("name", "destinations", "backends", "only", "cumulative", "total", "u",
+                 "timeout", "tries", "per_try_timeout", "retry_on", "backoff", "fault", "retries",
+                 "attempts")
 
     def __init__(self, name: str, backends: list[tuple[Backend, int]], u: Callable[[], float],
                  timeout: float | None, retries: Retries | None, fault=None):
         self.name = name
-        weighted = [(b, w) for b, w in backends if w > 0] or backends[:1]
-        self.backends = [b for b, _ in weighted]
-        self.only = self.backends[0] if len(self.backends) == 1 else None  # no split to draw
-        total = 0
-        self.cumulative = []
-        for _, w in weighted:
-            total += w
-            self.cumulative.append(total)
-        self.total = total
+        self.destinations = list(backends)  # every route[] entry, weight 0 included
+        self._weigh()
         self.u = u
         self.timeout = timeout
         self.tries = 1 + (retries.attempts if retries else 0)
@@ -197,6 +191,23 @@ class MeshRoute:
         self.fault = fault
         self.retries = 0  # meters: retries made, tries made
         self.attempts = 0
+
+    def _weigh(self) -> None:
+        weighted = [(b, w) for b, w in self.destinations if w > 0] or self.destinations[:1]
+        self.backends = [b for b, _ in weighted]
+        self.only = self.backends[0] if len(self.backends) == 1 else None  # no split to draw
+        total = 0
+        self.cumulative = []
+        for _, w in weighted:
+            total += w
+            self.cumulative.append(total)
+        self.total = total
+
+    def set_weights(self, weights: dict[str | None, int]) -> None:
+        """New weights by subset (a canary's step): new requests split by them from now
+        on; tries already under way stay where they are."""
+        self.destinations = [(b, weights.get(b.subset, w)) for b, w in self.destinations]
+        self._weigh()
 
     def choose(self) -> Backend:
         if self.only is not None:

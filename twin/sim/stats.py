@@ -75,6 +75,23 @@ class Histogram:
                 above += n * (i + 1 - j)
         return above / self.count
 
+    def copy(self) -> Histogram:
+        out = Histogram()
+        out.merge(self)
+        return out
+
+    def since(self, earlier: Histogram) -> Histogram:
+        """What was added after `earlier` (a copy of this one taken then)."""
+        out = Histogram()
+        out.count = self.count - earlier.count
+        out.zeros = self.zeros - earlier.zeros
+        out.total = self.total - earlier.total
+        out.total_sq = self.total_sq - earlier.total_sq
+        eb = earlier.buckets
+        out.buckets = {k: v - eb.get(k, 0) for k, v in self.buckets.items() if v > eb.get(k, 0)}
+        out.max = min(self.max, math.exp((max(out.buckets) + 1) / _K)) if out.buckets else 0.0
+        return out
+
     def merge(self, other: Histogram) -> None:
         for i, n in other.buckets.items():
             self.buckets[i] = self.buckets.get(i, 0) + n
