@@ -168,7 +168,7 @@ def test_bad_sweep_files_name_file_and_line(tmp_path) -> None:
     assert r.exit_code == 2
     text = r.output.replace("\n", " ")
     assert f"{path}:6:" in text and "no route named 'nosuch'" in text
-    assert "no axis 'nothing'" in text
+    assert "no axis named 'nothing'" in text
     r = CliRunner().invoke(app, ["sweep", str(path)])
     assert r.exit_code == 2 and "concurrency" in r.output
 

@@ -204,6 +204,32 @@ def test_events_all_shows_the_noise_with_a_short_source(crash_run) -> None:
     assert "0.00s" in row and "hpa" in row
 
 
+@pytest.mark.parametrize("width", [80, 100])
+def test_the_source_column_shows_every_name_whole(crash_run, width: int) -> None:
+    """Long pod names wrap (after `/`, and a name wider than the column after its
+    hyphens), never cut with an ellipsis; a list too long for the column keeps its first
+    names whole and says how many more."""
+    long = "pod/character-worker-controller-0"
+    many = "pod/" + ",".join(f"character-worker-{i}" for i in range(7))
+    crash_run.timeline += [
+        {"t": 90.0, "source": long, "event": "ChannelClosed", "detail": "missed heartbeats"},
+        {"t": 91.0, "source": many, "event": "Evicted", "detail": "node unreachable"}]
+    text = _render(crash_run, width, events="all")
+    assert "…" not in text
+    lines = text.splitlines()
+    start = next(i for i, x in enumerate(lines) if x.startswith("Timeline"))
+    end = next(i for i, x in enumerate(lines) if i > start and not x.startswith(" "))
+    assert max(len(x.rstrip()) for x in lines[start:end]) <= width
+    at = next(i for i, x in enumerate(lines) if "ChannelClosed" in x)
+    start = lines[start + 1].index("source")
+    pieces = [x[start:].split()[0] for x in lines[at:at + 4] if x[start:].strip()
+              and not x[start:].startswith(" ")]
+    assert "".join(pieces).startswith(long)
+    at = next(i for i, x in enumerate(lines) if "Evicted" in x)
+    source = " ".join(x[start:].split("  ")[0] for x in lines[at:at + 3])
+    assert "pod/" in source and "character-worker-0 +6" in source
+
+
 # ----------------------------------------------- 6: labels that say what they show
 
 

@@ -26,7 +26,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 
 from twin.model.base import Strict
-from twin.model.errors import ModelError, Problem
+from twin.model.errors import ModelError, Problem, no_such
 from twin.model.source import Document, Pos
 from twin.model.units import Duration, Rate, parse_rate
 
@@ -136,8 +136,7 @@ def axis_problems(sweep: Sweep, doc: Document, routes: list[str] | None) -> list
         elif kind == "rate":
             route = axis.path.removeprefix("load.")
             if routes is not None and route not in routes:
-                out.append(doc.problem(("axes", i, "path"),
-                                       f"no route named {route!r} (routes: {', '.join(routes)})"))
+                out.append(doc.problem(("axes", i, "path"), no_such("route", route, routes)))
         if kind in ("rate", "scale"):
             for j, v in enumerate(axis.values):
                 try:
@@ -154,13 +153,13 @@ def axis_problems(sweep: Sweep, doc: Document, routes: list[str] | None) -> list
     if len(set(names)) != len(names):
         out.append(doc.problem(("axes",), "two axes share a path or label"))
     if sweep.x is not None and sweep.x not in {n for a in sweep.axes for n in (a.path, a.label)}:
-        out.append(doc.problem(("x",), f"no axis {sweep.x!r} (axes: {', '.join(names)})"))
+        out.append(doc.problem(("x",), no_such("axis", sweep.x, names)))
     if sweep.warmup >= sweep.duration:
         out.append(doc.problem(("warmup",), "must be shorter than the duration"))
     if routes is not None:
         for r in sweep.load.rates:
             if r not in routes:
-                out.append(doc.problem(("load", "rates", r), f"no route named {r!r}"))
+                out.append(doc.problem(("load", "rates", r), no_such("route", r, routes)))
     return out
 
 
@@ -178,4 +177,20 @@ def check_sweep(sweep: Sweep, doc: Document) -> list[Problem]:
         topo = load_topology(path, overrides=[*overrides(sweep, doc), *first])
     except ModelError as e:
         return e.problems + axis_problems(sweep, doc, None)
-    return axis_problems(sweep, doc, [r.name for r in topo.routes])
+    return [*axis_problems(sweep, doc, [r.name for r in topo.routes]), *slo_problems(sweep, doc, topo)]
+
+
+def slo_problems(sweep: Sweep, doc: Document, topo: Any) -> list[Problem]:
+    """The SLO's component is one the topology has (`route/chta/...`: did you mean route/chat?)."""
+    from twin.graph.naming import KINDS, UnknownComponent, resolve
+
+    if sweep.slo is None:
+        return []
+    kind, name, _ = sweep.slo.metric.split("/", 2)
+    if kind not in KINDS:
+        return []
+    try:
+        resolve(topo, f"{kind}/{name}")
+    except UnknownComponent as e:
+        return [doc.problem(("slo", "metric"), e.message)]
+    return []

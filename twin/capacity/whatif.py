@@ -27,7 +27,7 @@ from twin.capacity.hpa import HpaState, settle
 from twin.capacity.replicas import by_workload, placed, with_replicas
 from twin.capacity.theory import servers_for
 from twin.capacity.traffic import Network, Station, compile_network
-from twin.model.errors import ModelError, Problem
+from twin.model.errors import ModelError, Problem, no_such
 from twin.model.topology import Topology
 from twin.sim import load as simload
 
@@ -161,8 +161,7 @@ def resolve_loads(topo: Topology, loads: Sequence[str] | Mapping[str, Any] | Non
             continue
         r = topo.route(route)
         if r is None:
-            problems.append(Problem(where, 0, 0, route,
-                                    f"no route named {route!r} (routes: {', '.join(names)})"))
+            problems.append(Problem(where, 0, 0, route, no_such("route", route, names)))
             continue
         factor = _factor(spec)
         if factor is not None:

@@ -159,6 +159,17 @@ def print_verdict(run: Run, console: Any) -> None:
         console.print(f"  - {o.sentence()}", markup=False, soft_wrap=True)
 
 
+def _source(source: str, room: int) -> str:
+    """An event's source, its names whole where they fit: wrapped after a `/` or `,`, and
+    a name wider than the column after its hyphens (`character-worker-` `controller-0`),
+    never cut with an ellipsis."""
+    import textwrap
+
+    lines = cell(short_source(source, room), room).split("\n")
+    return "\n".join(part for line in lines for part in (
+        textwrap.wrap(line, room, break_on_hyphens=True) if len(line) > room else [line]))
+
+
 def _print_timeline(run: Run, console: Any, which: str) -> None:
     """Times and event names never cut: the source list shortens and the detail folds
     (or, on a terminal too narrow for it, goes under its event)."""
@@ -186,6 +197,9 @@ def _print_timeline(run: Run, console: Any, which: str) -> None:
     # a terminal too narrow for a detail column beside the event (80 columns and a
     # 34-character Sentinel event): each detail goes under its event, wrapped there
     under = console.width - fixed - src_w < MIN_DETAIL
+    if under:  # no detail column: room for every name whole (`pod/` may wrap before it)
+        src_w = max(src_w, min(max((longest_word(e.get("source", "")) for e in rows), default=6),
+                               console.width - fixed))
     ev_room = max(ev_w, console.width - (fixed - ev_w - _GAP) - src_w)
     title = "Timeline (replication 1" + (f"; {hidden} events not shown, `--events all` shows them)"
                                         if hidden else ")")
@@ -209,7 +223,7 @@ def _print_timeline(run: Run, console: Any, which: str) -> None:
             event += f"\n[dim]{escape(cell(detail, ev_room))}[/]"
         rel = [] if first is None else [when(e, first.at, "+") if e["t"] >= first.at else ""]
         t.add_row(f"{e['t']:.2f}s" if first else when(e), *rel,
-                  escape(short_source(e.get("source", ""), src_w)), event,
+                  escape(_source(e.get("source", ""), src_w)), event,
                   *([] if under else [escape(detail)]))
     console.print(t)
 

@@ -40,3 +40,13 @@ def did_you_mean(name: str, known: Iterable[str]) -> str:
     """`; did you mean 'postgres'?` to end a message about an unknown name, or ``."""
     match = closest(name, known)
     return f"; did you mean {match!r}?" if match is not None and match != name else ""
+
+
+def no_such(what: str, name: str, known: Iterable[str]) -> str:
+    """`no route named 'chta'; did you mean 'chat'?`, or, when no known name is close,
+    the names there are: the one sentence for a name that resolves to nothing."""
+    known = list(dict.fromkeys(known))
+    hint = did_you_mean(name, known)
+    if hint or not known:
+        return f"no {what} named {name!r}{hint}"
+    return f"no {what} named {name!r} (have: {', '.join(known)})"

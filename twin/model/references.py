@@ -24,6 +24,10 @@ def _services_of(t: Topology) -> list[str]:
     return [s.name for s in t.services]
 
 
+def _queues_of(t: Topology) -> list[str]:
+    return [q.name for s in t.stores if isinstance(s, RabbitMQ) for q in s.queues]
+
+
 def check(t: Topology) -> list[Finding]:
     return [
         *_unique(t),
@@ -74,7 +78,8 @@ def _unique(t: Topology) -> Iterator[Finding]:
 
 def _ns(t: Topology, name: str, loc: tuple) -> Iterator[Finding]:
     if t.namespace(name) is None:
-        yield loc, f"namespace {name!r} is not defined under namespaces"
+        yield loc, (f"namespace {name!r} is not defined under namespaces"
+                    f"{did_you_mean(name, [n.name for n in t.namespaces])}")
 
 
 def _namespaces(t: Topology) -> Iterator[Finding]:
@@ -102,19 +107,22 @@ def _workloads(t: Topology) -> Iterator[Finding]:
                 elif client.via == "sentinel" and not (isinstance(store, Redis) and store.mode == "sentinel"):
                     yield (*loc, "clients", ci, "via"), f"store {store.name!r} has no Sentinel to go through"
             if w.hpa and w.hpa.metric == "queue_length" and t.queue(w.hpa.queue or "") is None:
-                yield (*loc, "hpa", "queue"), f"no queue named {w.hpa.queue!r}"
+                yield (*loc, "hpa", "queue"), (
+                    f"no queue named {w.hpa.queue!r}{did_you_mean(w.hpa.queue or '', _queues_of(t))}")
             for kind in ("pod_affinity", "pod_anti_affinity"):
                 for ai, term in enumerate(getattr(w.placement, kind)):
                     for other in term.workloads:
                         if other not in names:
-                            yield (*loc, "placement", kind, ai, "workloads"), f"no workload named {other!r}"
+                            yield (*loc, "placement", kind, ai, "workloads"), (
+                                f"no workload named {other!r}{did_you_mean(other, names)}")
             yield from _dupes(w.versions, (*loc, "versions"), "version")
             if w.versions and all(v.replicas is not None for v in w.versions):
                 if sum(v.replicas for v in w.versions) == 0 and w.replicas > 0:
                     yield (*loc, "versions"), "every version has 0 replicas"
     for i, w in enumerate(t.workers):
         if t.queue(w.queue) is None:
-            yield ("workers", i, "queue"), f"no queue named {w.queue!r} in any RabbitMQ store"
+            yield ("workers", i, "queue"), (
+                f"no queue named {w.queue!r} in any RabbitMQ store{did_you_mean(w.queue, _queues_of(t))}")
 
 
 def _mesh(t: Topology) -> Iterator[Finding]:
@@ -125,7 +133,7 @@ def _mesh(t: Topology) -> Iterator[Finding]:
         loc = ("mesh", "destination_rules", i)
         svc = t.service(dr.host)
         if svc is None:
-            yield (*loc, "host"), f"no service named {dr.host!r}"
+            yield (*loc, "host"), f"no service named {dr.host!r}{did_you_mean(dr.host, _services_of(t))}"
             continue
         subsets.setdefault(dr.host, set()).update(s.name for s in dr.subsets)
         pod_labels = [{"version": v.name, **v.labels} for v in svc.versions] or [{"version": "v1"}]
@@ -137,17 +145,20 @@ def _mesh(t: Topology) -> Iterator[Finding]:
         loc = ("mesh", "virtual_services", i)
         for gi, gw in enumerate(vs.gateways):
             if gw.split("/")[-1] not in (t.mesh.gateway.name, "mesh"):
-                yield (*loc, "gateways", gi), f"no gateway named {gw!r}"
+                yield (*loc, "gateways", gi), (
+                    f"no gateway named {gw!r}{did_you_mean(gw, [t.mesh.gateway.name, 'mesh'])}")
         for hi, http in enumerate(vs.http):
             if sum(d.weight for d in http.route) <= 0:
                 yield (*loc, "http", hi, "route"), "weights add up to 0: nothing would be routed"
             for di, dest in enumerate(http.route):
                 dloc = (*loc, "http", hi, "route", di)
                 if t.service(dest.host) is None:
-                    yield (*dloc, "host"), f"no service named {dest.host!r}"
+                    yield (*dloc, "host"), (
+                        f"no service named {dest.host!r}{did_you_mean(dest.host, _services_of(t))}")
                 elif dest.subset is not None and dest.subset not in subsets.get(dest.host, set()):
                     yield (*dloc, "subset"), (
-                        f"no DestinationRule subset {dest.subset!r} for {dest.host}")
+                        f"no DestinationRule subset {dest.subset!r} for {dest.host}"
+                        f"{did_you_mean(dest.subset, subsets.get(dest.host, set()))}")
 
 
 def _stores(t: Topology) -> Iterator[Finding]:
@@ -156,7 +167,8 @@ def _stores(t: Topology) -> Iterator[Finding]:
         loc = ("stores", i)
         sc = s.persistence.storage_class
         if sc is not None and sc not in classes:
-            yield (*loc, "persistence", "storage_class"), f"no storage class named {sc!r}"
+            yield (*loc, "persistence", "storage_class"), (
+                f"no storage class named {sc!r}{did_you_mean(sc, classes)}")
         if isinstance(s, Redis):
             if s.sentinel is not None and s.sentinel.quorum > s.sentinel.sentinels:
                 yield (*loc, "sentinel", "quorum"), (
@@ -198,18 +210,21 @@ def _steps(t: Topology, route: Route, loc: tuple) -> Iterator[Finding]:
                 yield (*sloc, field), message.format(name) + did_you_mean(name, _KNOWN[kind](t))
         elif isinstance(step, PublishStep):
             if t.queue(step.publish) is None:
-                yield (*sloc, field), f"no queue named {step.publish!r}"
+                yield (*sloc, field), (
+                    f"no queue named {step.publish!r}{did_you_mean(step.publish, _queues_of(t))}")
             elif t.consumer(step.publish) is None:
                 yield (*sloc, field), f"no worker consumes queue {step.publish!r}"
         if isinstance(step, EmitStep):
             for vi, via in enumerate(step.via):
                 if t.workload(via) is None and t.store(via) is None:
-                    yield (*sloc, "via", vi), f"no service or store named {via!r}"
+                    yield (*sloc, "via", vi), (f"no service or store named {via!r}"
+                                               f"{did_you_mean(via, [*_services_of(t), *_stores_of(t)])}")
 
 
 def _routes(t: Topology) -> Iterator[Finding]:
     vs_names = {vs.name for vs in t.mesh.virtual_services} if t.mesh else set()
     for i, r in enumerate(t.routes):
         if r.entry not in vs_names and t.service(r.entry) is None:
-            yield ("routes", i, "entry"), f"no VirtualService or service named {r.entry!r}"
+            yield ("routes", i, "entry"), (f"no VirtualService or service named {r.entry!r}"
+                                           f"{did_you_mean(r.entry, [*vs_names, *_services_of(t)])}")
         yield from _steps(t, r, ("routes", i))

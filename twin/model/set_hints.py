@@ -1,9 +1,11 @@
 """Warnings for `--set` and file values that are valid but probably not meant.
 
-Durations take a bare number as seconds, so `stores.redis.sentinel.down_after=5000`
-(Sentinel's own `down-after-milliseconds 5000`) is 83 minutes, not 5 s: valid, and
-the run would show no failover at all. A number that large on a duration field
-gets a warning naming what was probably meant.
+Durations take a bare number as seconds, so `down_after: 5` is 5 s, and
+`stores.redis.sentinel.down_after=5000` (Sentinel's own `down-after-milliseconds
+5000`) is 83 minutes, not 5 s: valid, and the run would show no failover at all.
+Every bare number on a duration field warns, saying how it was read and how to
+write it; one large enough to be milliseconds says that too. One rule for
+`--set` and for files (topology, scenario, sweep).
 """
 
 from __future__ import annotations
@@ -66,39 +68,48 @@ def field_at(model: type[BaseModel], parts: list[str]) -> FieldInfo | None:
     return None
 
 
-def _is_duration(field: FieldInfo) -> bool:
+def is_duration(field: FieldInfo) -> bool:
+    """A field that takes a Duration (`30s`, or a bare number of seconds), and no plain
+    number beside it: a Slo's `max: float | Duration` reads 0.01 as an error rate."""
     def validators(annotation: Any) -> list[Any]:
         meta = list(getattr(annotation, "__metadata__", ()))
         for arg in typing.get_args(annotation):
             meta += validators(arg)
         return meta
 
+    if any(a in (int, float) for a in typing.get_args(field.annotation)):
+        return False
     return any(isinstance(m, BeforeValidator) and m.func is parse_duration
                for m in [*field.metadata, *validators(field.annotation)])
 
 
 def hint(model: type[BaseModel], path: str, value: Any) -> str | None:
-    """What a bare number `value` at dotted `path` of `model` probably meant, when it is a
-    duration that large: the one rule for `--set` and for files."""
+    """How a bare number `value` at dotted `path` of `model` was read and how to write it,
+    when the field is a duration (and what it probably meant, when that large): the one
+    rule for `--set` and for files. Zero is zero in any unit: no warning."""
     if isinstance(value, bool):
         return None
     try:
         number = float(value.strip() if isinstance(value, str) else value)
     except (TypeError, ValueError, OverflowError):
         return None  # a unit was given, or no number at all: nothing to guess
-    if not math.isfinite(number):
+    if not math.isfinite(number) or number == 0:
         return None
     field = field_at(model, path.split("."))
-    if field is None or not _is_duration(field) or not _suspicious(field, path, number):
+    if field is None or not is_duration(field):
         return None
     written = value.strip() if isinstance(value, str) else f"{value:g}"
-    return (f"a bare number is seconds, so this is {format_duration(number)}; for milliseconds "
-            f"write {written}ms ({format_duration(number / 1000)})")
+    read = f"{number:g}s"
+    if format_duration(number) != read:
+        read += f" ({format_duration(number)})"
+    if _suspicious(field, path, number):
+        return (f"a bare number is seconds: {written} is read as {read}; for milliseconds "
+                f"write {written}ms ({format_duration(number / 1000)}), for seconds {written}s")
+    return f"a bare number is seconds: {written} is read as {read}; write {written}s"
 
 
 def warnings(model: type[BaseModel], sets: list[str], prefix: str = "") -> list[str]:
-    """One line per `--set PATH=VALUE` whose bare number on a duration looks like
-    milliseconds; `prefix` (`scenario.`) selects the sets this model takes."""
+    """One line per `--set PATH=VALUE` that gives a duration a bare number; `prefix` (`scenario.`) selects the sets this model takes."""
     out = []
     for s in sets:
         path, _, value = s.partition("=")

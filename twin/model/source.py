@@ -20,7 +20,8 @@ log = logging.getLogger("twin.input")
 """Warnings about valid input probably not meant; with no handler set, Python prints them
 to stderr as they are."""
 
-__all__ = ["REMOVE", "Document", "Node", "Pos", "apply_overrides", "document", "parse_set"]
+__all__ = ["REMOVE", "Document", "Node", "Pos", "apply_overrides", "document", "duration_hints",
+           "parse_set", "warn"]
 
 REMOVE = "$remove"
 
@@ -236,28 +237,31 @@ def document(path: str | Path, kinds: tuple[str, ...] = ("Topology", "Scenario",
     data, positions = flatten(node)
     doc = Document(kind, data, positions, str(path), files, new_items=overlay.new_items)
     doc.set_problems = problems
-    if kind == "Topology":
-        doc.warnings = _duration_hints(data, positions)
-        for line in doc.warnings:
-            log.warning("warning: %s", line)
     return doc
 
 
-def _duration_hints(data: Any, positions: dict[tuple, Pos]) -> list[str]:
-    """A file's (or a scenario's `overrides:`) bare numbers that look like milliseconds on a
-    duration, judged as a `--set` of the same value is; a `--set` warns for itself."""
+def duration_hints(doc: Document, model: type) -> list[str]:
+    """A file's bare numbers on durations (a scenario's `overrides:` and a sweep's axes
+    included, when the topology loads with them), judged as a `--set` of the same value
+    is, each as FILE:LINE:COL: field: what it was read as; a `--set` warns for itself."""
     from twin.model.set_hints import hint
-    from twin.model.topology import Topology
 
     out = []
-    for path, pos in positions.items():
-        value = _at(data, path)
+    for path, pos in doc.positions.items():
+        value = _at(doc.data, path)
         if isinstance(value, int | float) and not isinstance(value, bool) and pos.line:
-            name = field_path(data, path)
-            found = hint(Topology, name, value)
+            name = field_path(doc.data, path)
+            found = hint(model, name, value)
             if found is not None:
                 out.append(f"{pos.file}:{pos.line}:{pos.column}: {name}: {found}")
     return out
+
+
+def warn(doc: Document, model: type) -> None:
+    """Say (on the `twin.input` log, stderr by default) what `duration_hints` finds."""
+    doc.warnings = duration_hints(doc, model)
+    for line in doc.warnings:
+        log.warning("warning: %s", line)
 
 
 def _at(data: Any, path: tuple) -> Any:

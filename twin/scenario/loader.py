@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from twin.model.errors import ModelError, Problem
+from twin.model.errors import ModelError, Problem, did_you_mean, no_such
 from twin.model.source import Document, Pos, document, parse_set
 from twin.model.topology import Redis, Topology
 from twin.model.units import format_duration
@@ -136,9 +136,11 @@ def own_problems(scn: Scenario, doc: Document) -> list[Problem]:
             ref, _, _, _ = time_parts(expr)
             if ref is not None and ref not in ("start", "warmup", "end") and ref not in {*ids, *invalid}:
                 problems.append(doc.problem(("checks", i, "window", field),
-                                            f"no fault with id {ref!r} in the timeline"))
+                                            f"no fault with id {ref!r} in the timeline"
+                                            f"{did_you_mean(ref, [*ids, 'start', 'warmup', 'end'])}"))
         if c.after is not None and c.after not in {*ids, *invalid}:
-            problems.append(doc.problem(("checks", i, "after"), f"no fault with id {c.after!r}"))
+            problems.append(doc.problem(("checks", i, "after"),
+                                        f"no fault with id {c.after!r}{did_you_mean(c.after, ids)}"))
         if c.event is not None and (msg := event_problem(c.event)):
             problems.append(doc.problem(("checks", i, "event"), msg))
         if c.recovery is not None and c.after is None and not scn.faults and not invalid:
@@ -219,8 +221,8 @@ def _names(scn: Scenario, doc: Document, topo: Topology) -> list[Problem]:
                                             f"{comp.key} cannot be cut off by a partition"))
     for route in scn.load.rates:
         if topo.route(route) is None:
-            known = ", ".join(r.name for r in topo.routes)
-            problems.append(doc.problem(("load", "rates", route), f"no route named {route!r} (have: {known})"))
+            problems.append(doc.problem(("load", "rates", route),
+                                        no_such("route", route, (r.name for r in topo.routes))))
     for i, c in enumerate(scn.checks):
         name = c.metric or c.recovery
         if name is not None:

@@ -187,7 +187,8 @@ def related(run: Run) -> tuple[list[dict], int]:
 
 
 def short_source(source: str, room: int) -> str:
-    """`hpa/auth-api,chat-api-v1,scan-api,...` as `hpa/auth-api,chat-api-v1 +6` to fit `room`."""
+    """`hpa/auth-api,chat-api-v1,scan-api,...` as `hpa/auth-api,chat-api-v1 +6` to fit `room`;
+    a name is never cut (the console wraps one wider than `room` after its `/`)."""
     if len(source) <= room:
         return source
     kind, slash, names = source.rpartition("/")
@@ -197,19 +198,12 @@ def short_source(source: str, room: int) -> str:
         text = f"{head}{','.join(parts[:n])} +{len(parts) - n}"
         if len(text) <= room:
             return text
-    count = f"{len(parts)} {kind}s"  # `3 sentinels`
-    if len(parts) > 1 and kind and len(count) <= room:
-        return count
-    return names if len(names) <= room else _clip(source, room)
+    return f"{head}{parts[0]} +{len(parts) - 1}" if len(parts) > 1 else source
 
 
 def event_text(e: dict) -> str:
     """`+sdown x3`: a merged row says how many sentinels saw it."""
     return f"{e['event']} x{e['n']}" if e.get("n", 1) > 1 else e["event"]
-
-
-def _clip(text: str, room: int) -> str:
-    return text if len(text) <= room else text[: room - 1] + "…"
 
 
 def thin(events: list[dict]) -> list[dict]:

@@ -11,7 +11,7 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from twin.model.errors import ModelError, Problem
+from twin.model.errors import ModelError, Problem, no_such
 from twin.model.units import parse_duration, parse_rate
 
 PROFILES = ("constant", "ramp", "step", "spike", "diurnal")
@@ -108,7 +108,7 @@ def resolve(topology, loads: LoadInput = None) -> Loads:
     elif loads:
         given = dict(loads)
     names = [r.name for r in topology.routes]
-    problems += [Problem(f"--load {k}", 0, 0, k, f"no route named {k!r} (routes: {', '.join(names)})")
+    problems += [Problem(f"--load {k}", 0, 0, k, no_such("route", k, names))
                  for k in given if k not in names]
     if problems:
         raise ModelError(problems)
