@@ -1,6 +1,7 @@
 """A run's charts over simulated time (textual-plotext): one route's latency
-percentiles, error rate and throughput, and every queue's depth; the faults
-drawn as vertical lines where they start."""
+percentiles, error rate and throughput, and every queue's depth (a canary release's
+weight instead, when the scenario has one); the faults drawn as vertical lines where
+they start."""
 
 from __future__ import annotations
 
@@ -61,6 +62,14 @@ class RunCharts(Grid):
                 if x:
                     plt.plot(x, y, color="red" if chart_id == "errors" else "cyan",
                              marker="braille")
+                    drawn = True
+            elif series.get("canary"):  # a canary release: its weight instead of queues
+                canary = series["canary"]
+                plt.title(f"{canary['label']} weight (%)")
+                x, y = _points(t, canary.get("weight", []))
+                if x:
+                    plt.plot(x, y, color="magenta", marker="braille")
+                    plt.ylim(0, 100)
                     drawn = True
             else:
                 queues = series.get("queues", {})

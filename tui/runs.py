@@ -131,8 +131,24 @@ def payload(run: Any) -> dict[str, Any]:
         "faults": [{"id": a.id or a.action, "action": a.action, "at": a.at, "end": a.end}
                    for a in scn.faults],
         "impact": run.impact,
-        "series": series(trace, [r.name for r in topo.routes], queues) if trace else {},
+        "series": {**series(trace, [r.name for r in topo.routes], queues),
+                   **canary_series(trace, scn.canary)} if trace else {},
     }
+
+
+def canary_series(trace: Any, canary: Any) -> dict[str, Any]:
+    """A canary's weight over time and each subset's p99 (nothing without a canary)."""
+    if canary is None:
+        return {}
+    key = f"service/{canary.service}"
+    out: dict[str, Any] = {"label": f"{canary.service} {canary.canary}"}
+    t, v = trace.series(f"{key}/{canary.canary}.weight", "max")
+    out["weight"] = _finite(v)
+    for version in (canary.primary, canary.canary):
+        m = f"{key}/{version}.p99"
+        if trace.observable(m):
+            out[f"{version} p99"] = _finite(trace.series(m, "p99")[1])
+    return {"canary": out}
 
 
 def _emit(line: dict[str, Any]) -> None:

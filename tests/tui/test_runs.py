@@ -6,6 +6,8 @@ import json
 import subprocess
 from pathlib import Path
 
+from tui_helpers import sync
+
 from tui import runs
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,3 +54,40 @@ def test_latest_merges_and_throttles() -> None:
     now[0] = 0.2
     latest.offer(4)
     assert latest.take() == 4 and latest.take() is None
+
+
+def test_a_canary_runs_payload_carries_its_weight_over_time_for_the_chart() -> None:
+    from twin.scenario import loader
+    from twin.scenario.runner import execute
+
+    run = execute(loader.load(ROOT / "scenarios" / "canary-good.yaml"), replications=1)
+    canary = runs.payload(run)["series"]["canary"]
+    weights = [w for w in canary["weight"] if w is not None]
+    assert canary["label"] == "chat-api v2"
+    assert weights[0] == 10 and max(weights) == 50 and weights[-1] == 0  # promoted at 5m
+    assert {"v1 p99", "v2 p99"} <= set(canary)
+    assert "canary" not in runs.payload(execute(loader.load(
+        ROOT / "scenarios" / "retry-storm.yaml"), replications=1))["series"]
+
+
+@sync
+async def test_the_fourth_chart_shows_the_canarys_weight() -> None:
+    from textual.app import App
+
+    from tui.charts import RunCharts
+
+    t = [60.0 * i for i in range(1, 8)]
+    data = {"series": {"t": t, "routes": {}, "queues": {"chat-tasks": [0.0] * 7},
+                       "canary": {"label": "chat-api v2", "weight": [10, 20, 30, 40, 50, 0, 0]}}}
+
+    class One(App):
+        def compose(self):  # noqa: ANN202
+            yield RunCharts()
+
+    async with One().run_test(size=(120, 40)) as pilot:
+        charts = pilot.app.query_one(RunCharts)
+        charts.show(data, None)
+        await pilot.pause()
+        plot = charts.query_one("#chart-queues")
+        plot.plt.plotsize(100, 20)
+        assert "chat-api v2 weight (%)" in plot.plt.build()
