@@ -94,3 +94,12 @@ def test_run_says_whether_its_backend_runs_in_real_time(write_scenario, fake_bac
     twin("run", str(write_scenario(CRASH)), "--backend", "fake", monkeypatch=monkeypatch)
     err = capsys.readouterr().err
     assert f"x 120s {word}" in err
+
+
+def test_strict_fails_a_run_with_a_check_its_backend_cannot_see(write_scenario, fake_backend,
+                                                                monkeypatch, capsys) -> None:
+    path = write_scenario(CRASH.replace("max: 0.5", "max: 0.7") + (
+        "  - name: chat stays fast\n    metric: route/chat.p99\n    max: 1s\n"))
+    assert twin("run", str(path), "--backend", "fake", monkeypatch=monkeypatch) == 0
+    assert twin("run", str(path), "--backend", "fake", "--strict", monkeypatch=monkeypatch) == 1
+    assert "--strict: checks not applicable on fake in crash" in capsys.readouterr().err

@@ -48,6 +48,9 @@ def register(app: typer.Typer) -> None:
         events: Annotated[str, typer.Option(
             help="Timeline: related (the faults and what follows them) or all; result.json has all.")
         ] = "related",
+        strict: Annotated[bool, typer.Option(
+            help="A check the backend cannot observe (not applicable) fails the run (exit 1).")
+        ] = False,
     ) -> None:
         """Run scenarios (on the simulator by default) and judge their checks."""
         from twin.cli import run_report
@@ -55,6 +58,7 @@ def register(app: typer.Typer) -> None:
         from twin.result.backend import CannotRun
         from twin.scenario import junit as junit_xml
         from twin.scenario import loader, report
+        from twin.scenario.checks import NOT_APPLICABLE
         from twin.scenario.runner import backend_names, execute, get_backend
 
         loaded, problems = [], out_dir.problems("--out", out) + out_dir.problems("--junit", junit, False)
@@ -112,7 +116,12 @@ def register(app: typer.Typer) -> None:
             failed = [r.scenario.name for r in runs if not r.passed]
             common.out.print(f"[bold]{len(runs) - len(failed)} of {len(runs)} scenarios passed[/]"
                              + (f"; failed: {', '.join(failed)}" if failed else ""))
-        if any(not r.passed for r in runs):
+        unobserved = [r.scenario.name for r in runs if any(o.status == NOT_APPLICABLE
+                                                           for o in r.outcomes)]
+        if strict and unobserved:
+            common.err.print(f"--strict: checks not applicable on {backend} in "
+                             f"{', '.join(unobserved)}", style="bold red")
+        if any(not r.passed for r in runs) or (strict and unobserved):
             raise common.Exit(common.CHECK_FAILED)
 
     @app.command("compare")

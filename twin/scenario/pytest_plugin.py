@@ -4,7 +4,8 @@ Registered as a pytest11 entry point, so it is loaded by every pytest run in
 the environment: it imports nothing of the twin until it meets a YAML file
 whose head says `kind: Scenario`, and it never looks inside other files. A
 failing check reads as a sentence naming the check, the observed value and the
-bound; a backend that cannot run here skips the test and says why.
+bound; a backend that cannot run here skips the test and says why, and so does a run
+whose checks held but some could not be observed (`--twin-strict`: they fail it).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--twin-replications", type=int, default=None,
                     help="Override every scenario's replications.")
     group.addoption("--twin-seed", type=int, default=None, help="Override every scenario's seed.")
+    group.addoption("--twin-strict", action="store_true",
+                    help="A check the backend cannot observe fails the test instead of skipping it.")
 
 
 def is_scenario(path: Path) -> bool:
@@ -73,8 +76,13 @@ class ScenarioItem(pytest.Item):
         for sentence in na:
             self.user_properties.append(("not-applicable", sentence))
         failed = [o.sentence() for o in run.outcomes if o.status == "failed"]
+        if na and opt("--twin-strict"):
+            failed += [f"not applicable (--twin-strict): {s}" for s in na]
         if failed:
             raise ScenarioFailed("\n".join(failed))
+        if na:  # held, but not all of it could be seen: never a pass
+            pytest.skip(f"{len(na)} check{'s' if len(na) != 1 else ''} not applicable on "
+                        f"{opt('--twin-backend')}: " + "; ".join(na))
 
     def repr_failure(self, excinfo, style=None):  # noqa: ANN001 - pytest's signature
         if isinstance(excinfo.value, ScenarioFailed):

@@ -338,12 +338,12 @@ class Recorder:
 
         for w in sim.topology.workloads:
             kind = "worker" if w in sim.topology.workers else "service"
-            ready = sum(1 for p in sim.cluster.pods if p.workload == w.name and p.phase == READY)
-            self._gauge(f"{kind}/{w.name}.ready", ready)
+            ready = [p for p in sim.cluster.pods if p.workload == w.name and p.phase == READY]
+            self._gauge(f"{kind}/{w.name}.ready", len(ready))
             self._gauge(f"{kind}/{w.name}.replicas", sum(
                 d.desired for d in sim.cluster.deployments.values() if d.workload == w.name))
-            if kind == "service":
-                self._served(w)
+            self._served(w, kind)
+            self._busy(w, kind, ready)
         if self.canary is not None:  # the VirtualService's weight to the canary's subset
             spec = self.canary.spec
             self._gauge(f"service/{spec.service}/{spec.canary}.weight", self.canary.weight)
@@ -359,6 +359,8 @@ class Recorder:
             key = f"store/{name}"
             self._count(f"{key}.writes", rc.group.acknowledged + rc.write_errors)
             self._count(f"{key}.write_errors", rc.write_errors)
+            self._count(f"{key}.reads", rc.reads)
+            self._count(f"{key}.read_errors", rc.read_errors)
             self._count(f"{key}.readonly_errors", rc.errors.get("READONLY", 0))
             self._count(f"{key}.connection_errors",
                         rc.errors.get("refused", 0) + rc.errors.get("timeout", 0))
@@ -376,15 +378,16 @@ class Recorder:
         for name, node in sim.cluster.nodes.items():
             self._gauge(f"node/{name}.ready", 1.0 if node.ready else 0.0)
 
-    def _served(self, w) -> None:  # noqa: ANN001 - a topology Service
-        """A service's tries as its callers' sidecars saw them (retries included), per
-        version when it has versions, and in all: those that reached no pod count too."""
+    def _served(self, w, kind: str) -> None:  # noqa: ANN001 - a topology workload
+        """A service's tries as its callers' sidecars saw them (retries included; those
+        that reached no pod count too), a worker's tasks; per version when it has them."""
         from twin.sim.stats import Histogram
 
         sim = self.sim
-        host = sim.mesh.hosts.get(w.name)
+        host = sim.mesh.hosts.get(w.name) if kind == "service" else None
         unserved = host.unserved if host is not None else 0
         tries, failed, latency = unserved, unserved, Histogram()
+        count = "requests" if kind == "service" else "tasks"
         for (name, version), served in sim.served.items():
             if name != w.name:
                 continue
@@ -392,13 +395,30 @@ class Recorder:
             failed += served.failed
             latency.merge(served.latency)
             if w.versions:
-                key = f"service/{w.name}/{version}"
-                self._count(f"{key}.requests", served.tries)
+                key = f"{kind}/{w.name}/{version}"
+                self._count(f"{key}.{count}", served.tries)
                 self._count(f"{key}.failed", served.failed)
-                self._hist(f"{key}.latency", served.latency)
-        self._count(f"service/{w.name}.requests", tries)
-        self._count(f"service/{w.name}.failed", failed)
-        self._hist(f"service/{w.name}.latency", latency)
+                if kind == "service":
+                    self._hist(f"{key}.latency", served.latency)
+        self._count(f"{kind}/{w.name}.{count}", tries)
+        self._count(f"{kind}/{w.name}.failed", failed)
+        if kind == "service":
+            self._hist(f"{kind}/{w.name}.latency", latency)
+
+    def _busy(self, w, kind: str, ready: list) -> None:  # noqa: ANN001 - a topology workload
+        """Busy slots over slots of its ready pods at the sample (and per version); a
+        service's requests inside its pods (in service or waiting for a slot)."""
+        groups = {"": ready}
+        if w.versions:
+            for v in w.versions:
+                groups[f"/{v.name}"] = [p for p in ready if p.version == v.name]
+        for suffix, pods in groups.items():
+            cap = sum(p.slots.capacity for p in pods)
+            self._gauge(f"{kind}/{w.name}{suffix}.utilisation",
+                        sum(p.slots.busy for p in pods) / cap if cap else float("nan"))
+            if kind == "service":
+                self._gauge(f"service/{w.name}{suffix}.in_flight",
+                            sum(p.meters.inside.n for p in pods))
 
     def run(self):
         env = self.sim.env

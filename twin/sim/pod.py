@@ -84,9 +84,10 @@ class Meters(Station):
 
 
 class Served:
-    """The tries sent to one version of a workload, as the caller's sidecar sees each (its
-    duration, retries apart, and whether it failed): shared by that version's pods, old and
-    new, so a killed pod's tries still count. Never reset: traces take deltas."""
+    """What one version of a workload served: a service's tries as the caller's sidecar
+    sees each (its duration, retries apart, and whether it failed), a worker's tasks.
+    Shared by that version's pods, old and new, so a killed pod's still count. Never
+    reset: traces take deltas."""
 
     __slots__ = ("tries", "failed", "latency")
 

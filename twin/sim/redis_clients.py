@@ -81,6 +81,8 @@ class RedisClients:
         self.reconnects = 0
         self.ops = 0
         self.write_errors = 0
+        self.reads = 0  # GET/XREAD and the like (not writes, not PUBLISH)
+        self.read_errors = 0
         # writes failing, from the writes' own times (as twin.replica.local_backend
         # measures real ones): [first failure, last failure, first success after
         # (inf while failing)], one list per outage
@@ -321,6 +323,9 @@ class RedisClients:
 
     def _op(self, client: str, write: bool, publish: bool = False) -> bool:
         self.ops += 1
+        read = not write and not publish
+        if read:
+            self.reads += 1
         srv, error = self._server_for(client)
         if error is None:
             side = self._side(client)
@@ -341,6 +346,8 @@ class RedisClients:
                 self.killed.add(client)
                 self.back_at[client] = self.env.now + float(self.gen.uniform(RECONNECT_MIN, RECONNECT_MAX))
         self.errors[error] = self.errors.get(error, 0) + 1
+        if read:
+            self.read_errors += 1
         if write:
             self.write_errors += 1
             self._write_failed()

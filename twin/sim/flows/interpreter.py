@@ -200,6 +200,7 @@ class Flows:
             else:
                 err = yield from self.run_steps(req, plan.steps, pod)
             meters.leave(env._now, arrived)
+            pod.served.record(env._now - arrived, err is not None)
             if err is not None:
                 meters.errors += 1
             if queue.finished(pod, msg, incarnation):
