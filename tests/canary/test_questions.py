@@ -32,6 +32,15 @@ def test_detection_probability_and_wilsons_interval() -> None:
     assert (lo, hi) == pytest.approx((0.3968, 0.8922), abs=1e-4)
 
 
+def test_how_long_a_fixed_split_must_run_is_the_quantile_of_its_detection_times() -> None:
+    c = _cell("fixed", "2%", [])
+    c.outcomes = [{"decision": "detected", "detected_at": t, "failed_tries": 0, "slow_tries": 0}
+                  for t in (60.0, 120.0, 180.0, 240.0)] + [
+        {"decision": None, "detected_at": None, "failed_tries": 0, "slow_tries": 0}]
+    assert c.time_to_catch(0.6) == 180.0 and c.time_to_catch(0.8) == 240.0
+    assert c.time_to_catch(0.9) is None  # one release in five was not caught in the run
+
+
 def test_recommend_takes_the_cheapest_setting_that_catches_it_without_false_rollbacks() -> None:
     cells = [
         _cell("progressive", "2%", ["rolled back"] * 10, "cheap but jumpy", bad=1),
@@ -94,4 +103,6 @@ def test_the_command_answers_side_by_side_and_writes_its_plot(tmp_path: Path) ->
     assert rows[("fixed", "50%")]["detected"] == 0 < rows[("fixed", "50%")]["bad_tries"]
     assert (out / "detection.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "caught" in r.stdout and "after" in r.stdout
+    assert "the fixed split sees 50% in 90% of releases only after more than 4m" in " ".join(
+        r.stdout.split())
     assert max(len(line) for line in r.stdout.splitlines() if "wrote" not in line) <= 80

@@ -131,6 +131,15 @@ def register(app: typer.Typer) -> None:
                          "threshold (fixed) before the end; after: the median time to it; "
                          "bad tries: the canary's failed or "
                          "slow tries until then[/]")
+        for c in main:
+            if c.variant.strategy != "fixed" or c.variant.regression == "none":
+                continue
+            need = c.time_to_catch(target)
+            common.out.print(
+                f"the fixed split sees {c.variant.regression} in {target:.0%} of releases "
+                + (f"within {format_duration(need)}" if need is not None else
+                   f"only after more than {format_duration(loaded.scenario.duration)} "
+                   "(the run): run longer, or send the canary more traffic"))
         if tuned:
             t = _table(f"progressive settings against {recommend} (and a good canary)",
                        "settings", "caught", "95% CI", "after", "bad tries",
@@ -148,7 +157,7 @@ def register(app: typer.Typer) -> None:
                 f"{best.impact:.1f} bad tries)" if best else
                 f"no setting catches {recommend} {target:.0%} of the time with at most "
                 f"{false_alarms:.0%} good canaries rolled back: more traffic, a longer "
-                "analysis or more replications", soft_wrap=True)
+                "analysis or more replications")
         written = _write(out, [c.row() for c in cells], "canary")
         if len(sizes) > 1:
             png = out / "detection.png"

@@ -88,6 +88,17 @@ class Cell:
         ts = [o["detected_at"] for o in self.outcomes if o["detected_at"] is not None]
         return float(np.median(ts)) if ts else None
 
+    def time_to_catch(self, probability: float) -> float | None:
+        """How long the split must run to catch it in `probability` of releases (the
+        quantile of detection times, the undetected ones beyond the end); None: longer
+        than the run."""
+        ts = sorted(o["detected_at"] if o["detected_at"] is not None else math.inf
+                    for o in self.outcomes)
+        if not ts:
+            return None
+        t = ts[max(0, math.ceil(probability * len(ts)) - 1)]
+        return None if math.isinf(t) else t
+
     @property
     def impact(self) -> float:
         """Mean tries the canary served badly (failed or slow) until the decision, or the end."""
