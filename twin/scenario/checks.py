@@ -138,7 +138,11 @@ def saturation_problem(topo: Topology, target: str) -> str | None:
              "queue": sorted({w.queue for w in topo.workers}),
              "route": [r.name for r in topo.routes], "pod": []}[kind]
     if name not in known:
-        have = f" (have: {', '.join(known)})" if known else "; name pods by their kind: `pod`"
+        from twin.model.errors import did_you_mean
+
+        hint = did_you_mean(name, known)
+        have = hint or (f" (have: {', '.join(known)})" if known
+                        else "; name pods by their kind: `pod`")
         return f"no {kind} named {name!r} can saturate{have}"
     return None
 

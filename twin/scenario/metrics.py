@@ -36,7 +36,10 @@ def metric_problem(topo: Topology, metric: str) -> str | None:
     if not vocab:
         return f"{c.key} has no metrics"
     if name not in vocab:
-        return f"{c.key} has no metric {name!r} (have: {', '.join(vocab)})"
+        from twin.model.errors import did_you_mean
+
+        return (f"{c.key} has no metric {name!r}"
+                + (did_you_mean(name, vocab) or f" (have: {', '.join(vocab)})"))
     return None
 
 
