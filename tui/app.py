@@ -83,6 +83,8 @@ class TwinApp(App[None]):
             yield SystemCommand(f"Go to {p.title}", p.help, partial(self.switch_mode, p.mode))
 
 
-def run(view: TopologyView, scenarios: Path, replica: Any = None) -> None:
-    """Open the UI in this terminal until `q`."""
-    TwinApp(view, scenarios, replica=replica).run()
+def run(view: TopologyView, scenarios: Path, replica: Any = None,
+        sets: tuple[str, ...] = ()) -> None:
+    """Open the UI in this terminal until `q`; `sets` (`twin tui --set`) apply to every page:
+    the topology shown, each scenario run and each what-if edit."""
+    TwinApp(view, scenarios, RunOptions(sets=sets), replica=replica).run()

@@ -18,7 +18,7 @@ import json
 import math
 import os
 import sys
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -129,7 +129,8 @@ class Outcome:
 
 
 def evaluate(source: str | Path, topo: Any, baseline: list[Field],  # noqa: ANN401
-             values: Mapping[str, str], *, placement: bool, network: Any = None) -> Outcome:
+             values: Mapping[str, str], *, placement: bool, network: Any = None,
+             base_sets: Sequence[str] = ()) -> Outcome:
     """The analytical answer at the edited values; bad values come back as problems,
     never as an exception. `network` (compile_network of `topo`) is reused while only
     the load is edited."""
@@ -142,7 +143,8 @@ def evaluate(source: str | Path, topo: Any, baseline: list[Field],  # noqa: ANN4
     except ValueError as e:
         return Outcome(problems=tuple(e.args[0]))
     try:
-        edited = load_topology(source, sets=ed.sets) if ed.sets else topo
+        # `topo` is the source with `twin tui --set` (base_sets) applied: an edit adds to them
+        edited = load_topology(source, sets=[*base_sets, *ed.sets]) if ed.sets else topo
         loads = resolve_loads(edited, list(ed.loads), ed.scale)
         net = None if ed.sets else network
         return Outcome(answer(edited, loads, placement=placement, network=net), edited, loads)
@@ -212,10 +214,10 @@ def child(argv: list[str]) -> int:
 
 
 def command(source: str | Path, ed: Edited, duration: str = SIM_DURATION,
-            replications: int = SIM_REPLICATIONS) -> list[str]:
+            replications: int = SIM_REPLICATIONS, base_sets: Sequence[str] = ()) -> list[str]:
     cmd = [sys.executable, "-m", "tui.capacity", str(source), "--scale", repr(ed.scale),
            "--duration", duration, "--replications", str(replications)]
-    for s in ed.sets:
+    for s in [*base_sets, *ed.sets]:
         cmd += ["--set", s]
     for item in ed.loads:
         cmd += ["--load", item]
@@ -223,11 +225,12 @@ def command(source: str | Path, ed: Edited, duration: str = SIM_DURATION,
 
 
 async def confirm(source: str | Path, ed: Edited, duration: str = SIM_DURATION,
-                  replications: int = SIM_REPLICATIONS) -> AsyncIterator[runs.Update]:
+                  replications: int = SIM_REPLICATIONS, base_sets: Sequence[str] = ()
+                  ) -> AsyncIterator[runs.Update]:
     """Run the simulator at the edits in a child; yield tui.runs' updates. Closing the
     iterator kills the child."""
     proc = await asyncio.create_subprocess_exec(
-        *command(source, ed, duration, replications), stdout=asyncio.subprocess.PIPE,
+        *command(source, ed, duration, replications, base_sets), stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE, env=runs._env(), limit=2**24)
     assert proc.stdout is not None and proc.stderr is not None
     runs.CHILDREN.add(proc.pid)

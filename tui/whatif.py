@@ -173,6 +173,11 @@ class WhatIfScreen(Screen):
     def source(self) -> str:
         return self.app.view.source  # type: ignore[attr-defined]
 
+    @property
+    def sets(self) -> tuple[str, ...]:
+        """`twin tui --set`: already in `topo`, and under every edit."""
+        return self.app.options.sets  # type: ignore[attr-defined]
+
     def compose(self) -> ComposeResult:
         self.fields = capacity.fields(self.topo)
         yield Header()
@@ -207,7 +212,7 @@ class WhatIfScreen(Screen):
         self.network = compile_network(self.topo)
         self.query_one("#whatif-progress").display = False
         base = capacity.evaluate(self.source, self.topo, self.fields, {}, placement=True,
-                                 network=self.network)
+                                 network=self.network, base_sets=self.sets)
         self.base = base.answer
         self._show(base, full=True)
 
@@ -233,11 +238,13 @@ class WhatIfScreen(Screen):
 
     def _quick(self, _key: str) -> None:
         self._show(capacity.evaluate(self.source, self.topo, self.fields, self.values,
-                                     placement=False, network=self.network), full=False)
+                                     placement=False, network=self.network,
+                                     base_sets=self.sets), full=False)
 
     def _full(self) -> None:
         self._show(capacity.evaluate(self.source, self.topo, self.fields, self.values,
-                                     placement=True, network=self.network), full=True)
+                                     placement=True, network=self.network,
+                                     base_sets=self.sets), full=True)
 
     def _show(self, out: capacity.Outcome, full: bool) -> None:
         status = self.query_one("#whatif-status", Static)
@@ -307,7 +314,7 @@ class WhatIfScreen(Screen):
     async def _simulate(self, ed: capacity.Edited) -> None:
         latest = runs.Latest(0.1)
         async for u in capacity.confirm(self.source, ed, capacity.SIM_DURATION,
-                                        capacity.SIM_REPLICATIONS):
+                                        capacity.SIM_REPLICATIONS, self.sets):
             if isinstance(u, runs.Progress):
                 latest.offer(u)
                 if (p := latest.take()) is not None:

@@ -38,7 +38,8 @@ def _run(*args: str):  # noqa: ANN202
 def test_opens_on_eco2_prod_and_the_shipped_scenarios(opened: list) -> None:
     r = _run()
     assert r.exit_code == 0, r.output
-    ((view, scenarios, replica),) = opened
+    ((view, scenarios, replica, sets),) = opened
+    assert sets == ()
     assert view.topo.cluster.environment == "prod" and view.source.endswith("eco2-prod.yaml")
     assert scenarios.resolve() == ROOT / "scenarios" and replica is None
 
@@ -47,8 +48,9 @@ def test_opens_on_the_topology_named_with_its_overrides(opened: list) -> None:
     r = _run("-t", str(ROOT / "topologies" / "eco2-dev.yaml"), "--set",
              "services.scan-api.replicas=5")
     assert r.exit_code == 0, r.output
-    view = opened[0][0]
+    view, sets = opened[0][0], opened[0][3]
     assert view.topo.cluster.environment == "dev"
+    assert sets == ("services.scan-api.replicas=5",)  # for the scenario runs and what-if edits
     assert len(view.placed.of("service/scan-api")) == 5
 
 
@@ -95,7 +97,7 @@ def cluster(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 def test_live_opens_with_the_replica_s_nodes(opened: list, cluster: Path) -> None:
     r = _run("--live", "--kubeconfig", str(cluster), "--context", "twin")
     assert r.exit_code == 0, r.output
-    view, _, replica = opened[0]
+    view, _, replica, _ = opened[0]
     assert view.topo.cluster.environment == "dev"  # --live: the replica's topology
     rows, summary = replica.ask()
     assert rows == [["twin-worker", "app", "Ready", "yes", "workload-type=api:NoSchedule"]]

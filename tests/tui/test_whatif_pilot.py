@@ -112,3 +112,21 @@ async def test_simulate_shows_analytic_against_simulated(make_app: Callable[...,
         await screen.workers.wait_for_complete()  # the child reaped inside this loop
         sim = plain(screen.query_one("#whatif-sim").content, 120)
         assert "Simulated 30s, 2 replications" in sim and "95% CI" in sim
+
+
+def test_twin_tui_set_stays_under_every_edit(prod_view: Any) -> None:
+    """`twin tui --set workers.chat-worker.replicas=7`: an edit of another field reloads the
+    topology with that set still in force, and the simulator's child gets it first."""
+    from twin.loading.files import load_topology
+
+    base = ("workers.chat-worker.replicas=7",)
+    topo = load_topology(prod_view.source, sets=base)
+    fs = capacity.fields(topo)
+    out = capacity.evaluate(prod_view.source, topo, fs, {"pools.app.nodes": "5"},
+                            placement=False, base_sets=base)
+    assert not out.problems, out.problems
+    assert next(w for w in out.topology.workers if w.name == "chat-worker").replicas == 7
+    ed = capacity.as_edits(topo, fs, {"pools.app.nodes": "5"})
+    cmd = capacity.command(prod_view.source, ed, base_sets=base)
+    sets = [cmd[i + 1] for i, a in enumerate(cmd) if a == "--set"]
+    assert sets[0] == base[0] and len(sets) == 2

@@ -53,4 +53,4 @@ def tui(topology: TopologyOpt = None, set_: SetOpt = None, live: LiveOpt = False
         _exit(common.bad_input(ModelError([Problem(
             "--kubeconfig" if kubeconfig else "--context", 0, 0, "",
             "--kubeconfig and --context only apply with --live")])))
-    run(TopologyView(topo, str(path)), common.shipped("scenarios"), replica)
+    run(TopologyView(topo, str(path)), common.shipped("scenarios"), replica, tuple(set_ or ()))
