@@ -61,9 +61,24 @@ def scenario_files(folder: Path) -> list[ScenarioFile]:
             out.append(ScenarioFile(path, path.stem, problem=str(e.problems[0])))
             continue
         out.append(ScenarioFile(path, str(data.get("name", path.stem)),
-                                str(data.get("description", "") or ""),
+                                _described(path, str(data.get("description", "") or "")),
                                 str(data.get("duration", "")), int(data.get("replications", 1))))
     return out
+
+
+def _described(path: Path, text: str) -> str:
+    """A description that quotes a topology value (`{stores.redis.sentinel.down_after}`)
+    says the value in force, as `twin run`'s header does: such a file is loaded whole."""
+    from twin.model.errors import ModelError
+    from twin.scenario.bounds import PLACEHOLDER
+    from twin.scenario.loader import load
+
+    if not PLACEHOLDER.search(text):
+        return text
+    try:
+        return load(path).scenario.description or text
+    except (ModelError, ValueError):
+        return text
 
 
 # ---------------------------------------------------------------- the child

@@ -20,6 +20,9 @@ def test_every_shipped_scenario_is_listed_by_its_name() -> None:
     crash = by_name["redis-master-crash"]
     assert crash.duration == "3m" and crash.replications == 3 and not crash.problem
     assert crash.description.startswith("Redis master crash")
+    # a description quoting a topology value says the value in force, as `twin run` does
+    assert crash.description.endswith("(down-after 30s)"), crash.description
+    assert "{" not in by_name["redis-master-crash-down-after-5s"].description
 
 
 def test_a_file_that_does_not_read_is_listed_with_file_and_line(tmp_path: Path) -> None:
