@@ -13,9 +13,19 @@
     slo: {metric: route/chat/end_to_end.p95, max: 30s}
 
 An axis path is `load.ROUTE` (that route's rate), `load.scale` (every rate times
-it), or a `--set` path on the topology. Paths under `scenario.` are for sweeps
-over a scenario's own fields (the canary questions) and need a scenario, which
-this file kind does not name yet. Unknown fields are errors.
+it), or a `--set` path on the topology. A sweep that names a `scenario:` runs that
+scenario's replications at each point (its topology, load, duration and checks) and
+its axes may be `scenario.PATH`, any field of the scenario:
+
+    kind: Sweep
+    name: crash-down-after
+    scenario: ../scenarios/redis-master-crash.yaml
+    axes:
+      - {path: stores.redis.sentinel.down_after, values: [5s, 15s, 30s]}
+      - {path: scenario.canary.progressive.interval, values: [30s, 1m]}   # a canary's
+    replications: 10
+
+Unknown fields are errors.
 """
 
 from __future__ import annotations
@@ -88,6 +98,9 @@ class Sweep(Strict):
     kind: Literal["Sweep"]
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     description: str | None = None
+    scenario: str | None = Field(default=None, description="A scenario file (relative to "
+                                 "this one) whose replications each point runs: its topology, "
+                                 "load, duration and checks; axes may then be `scenario.PATH`.")
     topology: str = Field(default="../topologies/eco2-prod.yaml",
                           description="Path relative to this file.")
     overrides: dict[str, Any] = Field(default={}, description="PATH: VALUE on the topology.")
@@ -95,7 +108,8 @@ class Sweep(Strict):
     axes: list[Axis] = Field(min_length=1)
     x: str | None = Field(default=None, description="The axis along the plots' x (its path or "
                           "label); unset: the first load axis, else the first axis.")
-    duration: Duration = Field(gt=0)
+    duration: Duration = Field(default=0.0, ge=0, description="Each run's; required unless "
+                               "a scenario gives it.")
     warmup: Duration = 0.0
     seed: int = Field(default=1, ge=0)
     replications: int = Field(default=1, ge=1)
@@ -128,11 +142,18 @@ def value_pos(doc: Document, i: int, j: int) -> Pos:
 def axis_problems(sweep: Sweep, doc: Document, routes: list[str] | None) -> list[Problem]:
     """Paths that name nothing a sweep can change, and rates that are not rates."""
     out = []
+    if sweep.scenario is None and sweep.duration <= 0:
+        out.append(doc.problem(("duration",), "required (a positive duration) when the sweep "
+                               "names no scenario"))
     for i, axis in enumerate(sweep.axes):
         kind = axis.kind
-        if kind == "scenario":
+        if kind == "scenario" and sweep.scenario is None:
             out.append(doc.problem(("axes", i, "path"), "scenario. paths need a scenario to "
-                                   "sweep over; this Sweep names only a topology"))
+                                   "sweep over: name one with `scenario:`"))
+        elif kind in ("rate", "scale") and sweep.scenario is not None:
+            out.append(doc.problem(("axes", i, "path"), "a scenario sweep sets the load "
+                                   "through the scenario: scenario.load.rates.ROUTE or "
+                                   "scenario.load.scale"))
         elif kind == "rate":
             route = axis.path.removeprefix("load.")
             if routes is not None and route not in routes:
@@ -154,7 +175,7 @@ def axis_problems(sweep: Sweep, doc: Document, routes: list[str] | None) -> list
         out.append(doc.problem(("axes",), "two axes share a path or label"))
     if sweep.x is not None and sweep.x not in {n for a in sweep.axes for n in (a.path, a.label)}:
         out.append(doc.problem(("x",), no_such("axis", sweep.x, names)))
-    if sweep.warmup >= sweep.duration:
+    if sweep.scenario is None and 0 < sweep.duration <= sweep.warmup:
         out.append(doc.problem(("warmup",), "must be shorter than the duration"))
     if routes is not None:
         for r in sweep.load.rates:
@@ -168,6 +189,10 @@ def check_sweep(sweep: Sweep, doc: Document) -> list[Problem]:
     and every axis at its first value; axis paths and rates make sense."""
     from twin.loading.files import load_topology
 
+    if sweep.scenario is not None:  # its scenario, topology and checks: twin.scenario.sweep
+        path = Path(doc.file).parent / sweep.scenario
+        return axis_problems(sweep, doc, None) + (
+            [] if path.exists() else [doc.problem(("scenario",), f"no such file: {path}")])
     path = topology_path(sweep, doc.file)
     if not path.exists():
         return [doc.problem(("topology",), f"no such file: {path}")]

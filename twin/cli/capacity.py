@@ -265,6 +265,9 @@ def register(app: typer.Typer) -> None:
         points = None
         try:
             spec, doc = sweeps.load(file)
+            if spec.scenario is not None:
+                return _scenario_sweep(spec, doc, problems, set_ or [], executor, workers, out,
+                                       plots)
             points = sweeps.plan(spec, doc, set_ or [])
         except ModelError as e:
             problems += e.problems
@@ -301,3 +304,70 @@ def register(app: typer.Typer) -> None:
         written = write(result, out, plots)
         common.out.print(f"{n} runs in {wall:.1f}s on {executor}; wrote "
                          + ", ".join(str(p) for p in written), markup=False, soft_wrap=True)
+
+
+def _scenario_sweep(spec: Any, doc: Any, problems: list, sets: list[str], executor: str,  # noqa: ANN401
+                    workers: int, out: Path, plots: bool) -> None:
+    """`twin sweep` of a Sweep that names a scenario (twin.scenario.sweep): per point, how
+    often each check held."""
+    import csv
+    import io
+    import json
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from twin.capacity.grid import ExecutorUnavailable
+    from twin.model.errors import ModelError
+    from twin.scenario import sweep as scenario_sweep
+
+    try:
+        points = scenario_sweep.plan(spec, doc, sets)
+    except ModelError as e:
+        problems += e.problems
+    if problems:
+        raise typer.Exit(common.bad_input(ModelError(problems)).code)
+    n = len(points) * spec.replications
+    bar = Progress("[bold]{task.description}", BarColumn(), MofNCompleteColumn(),
+                   TimeElapsedColumn(), console=common.err, transient=True)
+    task = bar.add_task(f"{spec.name}: {len(points)} points x {spec.replications}", total=n)
+    t0 = time.perf_counter()
+    try:
+        with bar:
+            results = scenario_sweep.run(spec, doc, points, executor, workers,
+                                         lambda done, _t: bar.update(task, completed=done))
+    except ExecutorUnavailable as e:
+        raise typer.Exit(common.cannot_run(e.what, e.how).code) from None
+    wall = time.perf_counter() - t0
+    canary = any(r.caught() is not None for r in results)
+    t = _table(f"{spec.name}: {len(points)} points, {spec.replications} replications each",
+               "point", *[a.name for a in spec.axes], "all held", "weakest check",
+               *(["caught"] if canary else []))
+    for r in results:
+        checks = list(r.runs[0]["checks"]) if r.runs else []
+        shares = [(c, *r.held(c)) for c in checks]
+        weakest = min(shares, key=lambda x: x[1] / x[2] if x[2] else 1.0, default=None)
+        t.add_row(str(r.point.index), *[str(v) for _, v in r.point.values],
+                  f"{r.all_held()}/{len(r.runs)}",
+                  f"{weakest[0]} {weakest[1]}/{weakest[2]}" if weakest else "-",
+                  *([f"{r.caught()}/{len(r.runs)}"] if canary else []))
+    common.out.print(t)
+    rows = scenario_sweep.rows(results)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    buf = io.StringIO()
+    if rows:
+        w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+    for path, text in ((out / "checks.csv", buf.getvalue()),
+                       (out / "sweep.json", json.dumps(rows, indent=2, sort_keys=True) + "\n")):
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+        written.append(path)
+    if plots and rows:
+        png = out / "checks.png"
+        scenario_sweep.plot(spec, results, png)
+        written.append(png)
+    common.out.print(f"{n} runs in {wall:.1f}s on {executor}; wrote "
+                     + ", ".join(str(p) for p in written), markup=False, soft_wrap=True)
