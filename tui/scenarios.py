@@ -95,7 +95,7 @@ def impact_text(data: dict[str, Any]) -> Text:
     text = Text("User impact (mean over replications)\n", style="bold")
     for name, r in impact.get("routes", {}).items():
         text.append(f"  {name}: {r.get('requests', 0):.0f} requests, {r.get('failed', 0):.1f} "
-                    f"failed, failing for {r.get('failing_for', 0):.0f}s"
+                    f"failed, failing for {r.get('failing_for', 0):.1f}s"
                     + (f"; {r['notes']}" if r.get("notes") else "") + "\n",
                     style="red" if r.get("failed", 0) >= 0.5 else "")
     for label, value in impact.get("totals", {}).items():

@@ -75,7 +75,7 @@ def print_run(run: Run, console: Any, events: str = "related") -> None:
                 failed = f"{r.get('failed', 0):.1f}"
                 t.add_row(name, f"{r.get('requests', 0):.0f}",
                           f"[{style}]{failed}[/]" if style else failed,
-                          format_duration(round(r.get("failing_for", 0.0), 1)), r.get("notes", ""))
+                          format_duration(round(r.get("failing_for", 0.0), 3)), r.get("notes", ""))
             console.print(t)
         for label, value in impact.get("totals", {}).items():
             console.print(f"  {label}: [bold]{value}[/]")

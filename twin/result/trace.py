@@ -37,7 +37,11 @@ GAUGES = {
     "node": ("ready",),
 }
 RATIOS = {"error_rate": ("failed", "requests"), "write_error_rate": ("write_errors", "writes")}
-HISTOGRAMS = {"route": ("latency",), "service": ("latency",)}
+HISTOGRAMS = {"route": ("latency",), "service": ("latency",), "worker": ("latency", "queue_wait")}
+# a failure count's exact outages, where the backend keeps them (Trace.spans): the
+# failing spans that refine it, from the operations' own times
+OUTAGES = {"failed": "failing", "error_rate": "failing",
+           "write_errors": "write_failing", "write_error_rate": "write_failing"}
 # shorthands: route/chat.p99 is route/chat.latency with stat p99
 QUANTILE_ALIASES = {"p50": "p50", "p95": "p95", "p99": "p99"}
 
@@ -87,8 +91,8 @@ class Trace:
     records_events: bool = True
     aliases: dict[str, str] = field(default_factory=dict)  # bare metric -> canonical
     observes: Observes = EVERYTHING  # what the backend that made it can see at all
-    # a 0/1 gauge's exact intervals where the backend knows each operation's time
-    # (`store/redis.write_failing`: first failed write to the first success after)
+    # exact outages where the backend knows each operation's time: `route/chat.failing`
+    # and `store/redis.write_failing`, each (first failure, first success after)
     spans: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
 
     def _name(self, metric: str) -> str:
@@ -165,6 +169,12 @@ class Trace:
             return merged.quantile(0.0)
         return merged.mean
 
+    def outages(self, metric: str) -> list[tuple[float, float]] | None:
+        """The exact outages behind a failure metric (`route/chat.error_rate`), or None
+        where this backend keeps only buckets."""
+        comp, name = split(self._name(metric))
+        return self.spans.get(f"{comp}.{OUTAGES[name]}") if name in OUTAGES else None
+
     def events(self, name: str, source: str | None = None) -> list[float]:
         return [e["t"] for e in self.event_list if e["event"] == name
                 and (source is None or e.get("source") == source
@@ -210,5 +220,5 @@ def _summary(vals: np.ndarray, stat: str) -> float | None:
     return float(vals.mean())
 
 
-__all__ = ["COUNTERS", "GAUGES", "HISTOGRAMS", "QUANTILE_ALIASES", "RATIOS", "LatencyHistogram", "Trace",
+__all__ = ["COUNTERS", "GAUGES", "HISTOGRAMS", "OUTAGES", "QUANTILE_ALIASES", "RATIOS", "LatencyHistogram", "Trace",
            "split", "vocabulary"]

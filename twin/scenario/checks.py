@@ -38,6 +38,8 @@ class Observation(Protocol):
 
     def observes_event(self, name: str) -> bool: ...
 
+    def outages(self, metric: str) -> list[tuple[float, float]] | None: ...
+
 
 @dataclass
 class Outcome:
@@ -224,8 +226,21 @@ def _recovery(scn: Scenario, check: Check, obs: Observation) -> tuple[float | No
         recovered_at = e
     if recovered_at is None:
         return math.inf, False, f"band {_band(lo, hi)}"
-    delay = recovered_at - start  # the first window of the streak that stays in band
+    recovered_at = _exact(obs, metric, recovered_at, start, step)
+    delay = recovered_at - start  # the streak's start, to the request where it begins
     return delay, delay <= check.within, f"band {_band(lo, hi)}"
+
+
+def _exact(obs: Observation, metric: str, edge: float, start: float, step: float) -> float:
+    """Where a failure metric's backend keeps each outage, the first success after the last
+    outage that began before the streak of in-band windows (`edge`), when that outage
+    reached into the window before it: the moment users saw it work again, not the window
+    boundary. Elsewhere (latency, a bucketed backend) the window's start."""
+    outages = obs.outages(metric)
+    if not outages or edge <= start:
+        return edge
+    ends = [b for a, b in outages if a < edge and b > edge - step]
+    return max(start, max(ends)) if ends else edge
 
 
 def _band(lo: float | None, hi: float | None) -> str:
@@ -248,7 +263,7 @@ def describe(check: Check, scn: Scenario | None = None) -> tuple[str, str, str]:
         return f"count of {check.event}{src} {_window_text(check)}", check.bound_text(), ""
     if check.metric is not None:
         seconds = check.metric.rsplit(".", 1)[-1] in (
-            "latency", "p50", "p95", "p99", "unavailable", "downtime")
+            "latency", "queue_wait", "p50", "p95", "p99", "unavailable", "downtime")
         alias = check.metric.rsplit(".", 1)[-1] in ("p50", "p95", "p99")  # route/chat.p99
         stat = "" if alias else f" {check.statistic}"
         return (f"{check.metric}{stat} {_window_text(check)}",

@@ -122,7 +122,7 @@ def rows(cols: list[Column]) -> list[tuple[str, list[str]]]:
             notes = f"; {v['notes']}" if v and v.get("notes") else ""
             cells.append(None if v is None else
                          f"{v.get('failed', 0):.1f} failed, "
-                         f"{format_duration(round(v.get('failing_for', 0), 1))}{notes}")
+                         f"{format_duration(round(v.get('failing_for', 0), 3))}{notes}")
         add(f"route {r}", cells)
     totals = sorted({k for c in cols for k in (c.data.get("impact") or {}).get("totals", {})})
     for k in totals:

@@ -153,6 +153,17 @@ def _back_after(obs: list[Trace], metric: str, scn: Any) -> tuple[str, float] | 
     return fault.id or fault.action, _mean(delays)
 
 
+def _failing_for(o: Trace, key: str) -> float:
+    """Seconds a route's requests were failing: from a failure to the first success after,
+    by the requests' own times where the backend keeps them, else its failing buckets."""
+    spans = o.outages(f"{key}.failed")
+    if spans is not None:
+        return float(sum(b - a for a, b in spans))
+    if f"{key}.failed" not in o.counters:
+        return 0.0
+    return float((o.counters[f"{key}.failed"] > 0).sum() * o.interval)
+
+
 def impact(obs: list[Trace], topo: Topology, scn: Any) -> dict:
     """User impact, mean over replications: per route requests failed and for how
     long; chat turns never completed; SSE events lost or duplicated; acknowledged
@@ -169,8 +180,7 @@ def impact(obs: list[Trace], topo: Topology, scn: Any) -> dict:
             continue
         failed = [float(o.counters[f"{key}.failed"].sum()) if f"{key}.failed" in o.counters else 0.0
                   for o in obs]
-        failing = [float((o.counters[f"{key}.failed"] > 0).sum() * o.interval)
-                   if f"{key}.failed" in o.counters else 0.0 for o in obs]
+        failing = [_failing_for(o, key) for o in obs]
         notes = []
         for name, label in (("turns_incomplete", "accepted, then failed"),
                             ("events_lost", "SSE events lost"),

@@ -137,7 +137,7 @@ def run_replication(scn: Scenario, topo: Topology, seed: int, rep: int, progress
 
         canary = CanaryController(sim, scn.canary)
         canary.start()
-    rec = Recorder(sim, stage.redis, iv, scn.duration, canary)
+    rec = Recorder(sim, stage.redis, iv, scn.duration)
     sim.env.process(rec.run())
     rr = sim.run(progress=progress, steps=20)
     rec.finish()
@@ -265,10 +265,8 @@ ACTS: dict[str, Apply] = {
 class Recorder:
     """Per bucket: deltas of the core's cumulative meters, and gauges sampled."""
 
-    def __init__(self, sim, redis: dict, interval: float, duration: float,  # noqa: ANN001
-                 canary=None):  # noqa: ANN001 - a twin.sim.canary.CanaryController
+    def __init__(self, sim, redis: dict, interval: float, duration: float) -> None:  # noqa: ANN001
         self.sim = sim
-        self.canary = canary
         self.redis = redis
         self.iv = interval
         self.n = int(math.ceil(duration / interval - 1e-9))
@@ -334,19 +332,10 @@ class Recorder:
                 self._count(f"{key}.events_duplicated", rt.events_duplicated)
             self._gauge(f"{key}.in_flight", rt.inflight.n)
             self._hist(f"{key}.latency", rt.latency)
-        from twin.sim.cluster import READY
-
         for w in sim.topology.workloads:
-            kind = "worker" if w in sim.topology.workers else "service"
-            ready = [p for p in sim.cluster.pods if p.workload == w.name and p.phase == READY]
-            self._gauge(f"{kind}/{w.name}.ready", len(ready))
-            self._gauge(f"{kind}/{w.name}.replicas", sum(
-                d.desired for d in sim.cluster.deployments.values() if d.workload == w.name))
-            self._served(w, kind)
-            self._busy(w, kind, ready)
-        if self.canary is not None:  # the VirtualService's weight to the canary's subset
-            spec = self.canary.spec
-            self._gauge(f"service/{spec.service}/{spec.canary}.weight", self.canary.weight)
+            self._workload(w)
+        for key, weight in self._weights():
+            self._gauge(key, weight)
         if self.stream_host is not None:
             self._gauge(f"service/{self.stream_host}.open_streams", sim.flows.streams_open.n)
         for name, q in sim.queues.items():
@@ -378,15 +367,39 @@ class Recorder:
         for name, node in sim.cluster.nodes.items():
             self._gauge(f"node/{name}.ready", 1.0 if node.ready else 0.0)
 
+    def _workload(self, w) -> None:  # noqa: ANN001 - a topology workload
+        """Ready pods, desired replicas, busy slots and what it served: the workload's and,
+        for a workload with versions, each version's (`service/chat-api/v2.ready`)."""
+        from twin.sim.cluster import READY
+
+        sim = self.sim
+        kind = "worker" if w in sim.topology.workers else "service"
+        ready = [p for p in sim.cluster.pods if p.workload == w.name and p.phase == READY]
+        deps = [d for d in sim.cluster.deployments.values() if d.workload == w.name]
+        groups: dict[str, tuple[list, list]] = {"": (ready, deps)}
+        for v in w.versions or ():
+            groups[f"/{v.name}"] = ([p for p in ready if p.version == v.name],
+                                    [d for d in deps if d.name == f"{w.name}-{v.name}"])
+        for suffix, (pods, ds) in groups.items():
+            key = f"{kind}/{w.name}{suffix}"
+            self._gauge(f"{key}.ready", len(pods))
+            self._gauge(f"{key}.replicas", sum(d.desired for d in ds))
+            cap = sum(p.slots.capacity for p in pods)
+            self._gauge(f"{key}.utilisation", sum(p.slots.busy for p in pods) / cap if cap else float("nan"))
+            if kind == "service":
+                self._gauge(f"{key}.in_flight", sum(p.meters.inside.n for p in pods))
+        self._served(w, kind)
+
     def _served(self, w, kind: str) -> None:  # noqa: ANN001 - a topology workload
         """A service's tries as its callers' sidecars saw them (retries included; those
-        that reached no pod count too), a worker's tasks; per version when it has them."""
+        that reached no pod count for the service, as Istio's have no version), a worker's
+        tasks and their wait in the queue; per version when it has them."""
         from twin.sim.stats import Histogram
 
         sim = self.sim
         host = sim.mesh.hosts.get(w.name) if kind == "service" else None
-        unserved = host.unserved if host is not None else 0
-        tries, failed, latency = unserved, unserved, Histogram()
+        tries = failed = host.unserved if host is not None else 0
+        latency, wait = Histogram(), Histogram()
         count = "requests" if kind == "service" else "tasks"
         for (name, version), served in sim.served.items():
             if name != w.name:
@@ -394,31 +407,35 @@ class Recorder:
             tries += served.tries
             failed += served.failed
             latency.merge(served.latency)
+            wait.merge(served.wait)
             if w.versions:
                 key = f"{kind}/{w.name}/{version}"
                 self._count(f"{key}.{count}", served.tries)
                 self._count(f"{key}.failed", served.failed)
-                if kind == "service":
-                    self._hist(f"{key}.latency", served.latency)
-        self._count(f"{kind}/{w.name}.{count}", tries)
-        self._count(f"{kind}/{w.name}.failed", failed)
-        if kind == "service":
-            self._hist(f"{kind}/{w.name}.latency", latency)
+                self._hist(f"{key}.latency", served.latency)
+                if kind == "worker":
+                    self._hist(f"{key}.queue_wait", served.wait)
+        key = f"{kind}/{w.name}"
+        self._count(f"{key}.{count}", tries)
+        self._count(f"{key}.failed", failed)
+        self._hist(f"{key}.latency", latency)
+        if kind == "worker":
+            self._hist(f"{key}.queue_wait", wait)
 
-    def _busy(self, w, kind: str, ready: list) -> None:  # noqa: ANN001 - a topology workload
-        """Busy slots over slots of its ready pods at the sample (and per version); a
-        service's requests inside its pods (in service or waiting for a slot)."""
-        groups = {"": ready}
-        if w.versions:
-            for v in w.versions:
-                groups[f"/{v.name}"] = [p for p in ready if p.version == v.name]
-        for suffix, pods in groups.items():
-            cap = sum(p.slots.capacity for p in pods)
-            self._gauge(f"{kind}/{w.name}{suffix}.utilisation",
-                        sum(p.slots.busy for p in pods) / cap if cap else float("nan"))
-            if kind == "service":
-                self._gauge(f"service/{w.name}{suffix}.in_flight",
-                            sum(p.meters.inside.n for p in pods))
+    def _weights(self) -> list[tuple[str, float]]:
+        """Each VirtualService subset's share of new requests, in per cent: as the mesh
+        routes them now (a canary moves them), else as the topology sets them."""
+        mesh = self.sim.mesh
+        out: dict[str, float] = {}
+        for vs in (mesh.model.virtual_services if mesh.model is not None else ()):
+            live = next((r for r in mesh.routes.values() if r.name == f"vs/{vs.name}"), None)
+            dests = ([(b.service, b.subset, w) for b, w in live.destinations] if live is not None
+                     else [(d.host, d.subset, d.weight) for d in vs.http[0].route])
+            total = sum(w for *_, w in dests) or 1
+            for service, subset, weight in dests:
+                if subset is not None:
+                    out.setdefault(f"service/{service}/{subset}.weight", 100.0 * weight / total)
+        return list(out.items())
 
     def run(self):
         env = self.sim.env
@@ -439,6 +456,7 @@ class Recorder:
         events = [{"t": t, "source": s, "event": e, "detail": d} for t, s, e, d in self.sim.events]
         end = self.sim.env.now
         spans = {f"store/{name}.write_failing": rc.failing_spans(end) for name, rc in self.redis.items()}
+        spans.update({f"route/{name}.failing": rt.outages.until(end) for name, rt in self.sim.routes.items()})
         return Trace(self.iv, self.counters, self.gauges, self.hists, events, spans=spans)
 
 

@@ -132,7 +132,9 @@ class Queue:
                 ch.unacked -= 1
             running[id(d)] = d
             self.delivered += 1
-            self.wait.add(env._now - d[2])
+            waited = env._now - d[2]
+            self.wait.add(waited)
+            pod.served.wait.add(waited)
             if d[4] and env._now - d[3] >= PREFETCH_HELD:
                 self.emit(env._now, pod.component, "PrefetchHeld",
                           f"a task waited {env.now - d[3]:.1f}s in this worker's prefetch behind "

@@ -42,7 +42,9 @@ class Host:
         self.name = name
         self.emit = emit
         self.inflight = 0
-        self.unserved = 0  # tries that failed before reaching any pod: no endpoint, overflow
+        # tries that reached no pod (no endpoint, pool overflow, an injected abort): the
+        # callers' sidecars count them for the service, with no version (Istio's `unknown`)
+        self.unserved = 0
         self.limit = 0  # 0: unlimited
         self.outlier = None
         self.lb = "LEAST_REQUEST"

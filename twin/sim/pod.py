@@ -85,16 +85,17 @@ class Meters(Station):
 
 class Served:
     """What one version of a workload served: a service's tries as the caller's sidecar
-    sees each (its duration, retries apart, and whether it failed), a worker's tasks.
-    Shared by that version's pods, old and new, so a killed pod's still count. Never
-    reset: traces take deltas."""
+    sees each (its duration, retries apart, and whether it failed), a worker's tasks
+    and how long each waited in its queue. Shared by that version's pods, old and new,
+    so a killed pod's still count. Never reset: traces take deltas."""
 
-    __slots__ = ("tries", "failed", "latency")
+    __slots__ = ("tries", "failed", "latency", "wait")
 
     def __init__(self) -> None:
         self.tries = 0
         self.failed = 0
         self.latency = Histogram()
+        self.wait = Histogram()  # a worker's tasks: publish to the start on a slot
 
     def record(self, seconds: float, failed: bool) -> None:
         self.tries += 1

@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING
 from twin.model.topology import Redis, StoreClient
 from twin.result.events import sentinel_message
 from twin.sim.redis import REFUSED, TIMEOUT, RedisGroup
+from twin.sim.stats import Outages
 
 if TYPE_CHECKING:
     from twin.sim.engine import Simulation
@@ -55,7 +56,6 @@ RECONNECT_MIN, RECONNECT_MAX = 0.1, 1.0  # client backoff before reconnecting (r
 CONNECT_COMMANDS = 4  # a new connection costs the server: accept, AUTH, CLIENT SETNAME, ROLE
 SENTINEL_QUERY = 0.0001  # SENTINEL get-master-addr-by-name on a sentinel's single thread (s)
 ENTRY_HORIZON = 2.0  # stream entries older than this are replicated and acked (s)
-INF = float("inf")
 
 # a stream entry: [t, server, offset, state, request, ack server, ack offset]
 ADDED, READ, PUBLISHED, FAILED, GONE, REDELIVERED = range(6)
@@ -86,7 +86,7 @@ class RedisClients:
         # writes failing, from the writes' own times (as twin.replica.local_backend
         # measures real ones): [first failure, last failure, first success after
         # (inf while failing)], one list per outage
-        self.write_spans: list[list[float]] = []
+        self.write_outages = Outages()
         # reconnect work: pods whose pool must be rebuilt, single threads' backlogs
         self.killed: set[str] = set()
         self.thread_free: dict[str, float] = {}
@@ -336,9 +336,8 @@ class RedisClients:
             if res.ok:
                 if write:
                     self.last_write[client] = (srv, self.group.servers[srv].offset)
-                    spans = self.write_spans
-                    if spans and spans[-1][2] == INF:
-                        spans[-1][2] = self.env.now
+                    if self.write_outages.failing:
+                        self.write_outages.ok(self.env.now)
                 return True
             error = res.error or REFUSED
             if error in (REFUSED, TIMEOUT):
@@ -354,26 +353,15 @@ class RedisClients:
         return False
 
     def _write_failed(self) -> None:
-        now = self.env.now
-        spans = self.write_spans
-        if spans and spans[-1][2] == INF:
-            spans[-1][1] = now
-        else:
-            spans.append([now, now, INF])
+        self.write_outages.failed(self.env.now)
 
     def failing_time(self, t0: float, t1: float) -> float:
-        """Seconds of [t0, t1] during which writes were failing (a failure to the first
-        success after it), from the writes' own times rather than a sampled gauge."""
-        total = 0.0
-        for start, _last, end in reversed(self.write_spans):
-            if end <= t0:
-                break
-            total += max(0.0, min(end, t1) - max(start, t0))
-        return total
+        """Seconds of [t0, t1] during which writes were failing, from the writes' own times."""
+        return self.write_outages.time(t0, t1)
 
     def failing_spans(self, until: float) -> list[tuple[float, float]]:
         """(first failure, first success after) of each outage; one still failing ends at `until`."""
-        return [(a, min(c, until)) for a, _b, c in self.write_spans]
+        return self.write_outages.until(until)
 
     def reachable(self, client: str) -> bool:
         if client == "report":  # the end-of-run report asks, not a client
@@ -455,7 +443,7 @@ class RedisClients:
 
     @property
     def write_failing(self) -> bool:
-        return bool(self.write_spans) and self.write_spans[-1][2] == INF
+        return self.write_outages.failing
 
 
 class CutAccess:

@@ -159,3 +159,40 @@ class Station:
         self.inside.move(now, -1)
         self.visits += 1
         self.sojourn += now - arrived
+
+
+class Outages:
+    """When operations were failing, from their own times: each outage runs from its first
+    failure to the first success after it (a trace's exact `failing for`, not a count of
+    buckets that held a failure). Never reset at the warm-up: checks window it."""
+
+    __slots__ = ("spans", "failing")
+
+    def __init__(self) -> None:
+        self.spans: list[list[float]] = []  # [first failure, last failure, first success after]
+        self.failing = False
+
+    def failed(self, now: float) -> None:
+        if self.failing:
+            self.spans[-1][1] = now
+        else:
+            self.spans.append([now, now, math.inf])
+            self.failing = True
+
+    def ok(self, now: float) -> None:
+        """A success; the caller tests `failing` first, so that the hot path pays one test."""
+        self.spans[-1][2] = now
+        self.failing = False
+
+    def time(self, t0: float, t1: float) -> float:
+        """Seconds of [t0, t1] during which operations were failing."""
+        total = 0.0
+        for start, _last, end in reversed(self.spans):
+            if end <= t0:
+                break
+            total += max(0.0, min(end, t1) - max(start, t0))
+        return total
+
+    def until(self, end: float) -> list[tuple[float, float]]:
+        """(first failure, first success after) of each outage; one still failing ends at `end`."""
+        return [(a, min(c, end)) for a, _b, c in self.spans]

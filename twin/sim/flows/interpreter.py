@@ -97,9 +97,12 @@ class Flows:
             rt.degraded += 1
         if err is None:
             rt.ok += 1
+            if rt.outages.failing:
+                rt.outages.ok(now)
         else:
             rt.errors[err] = rt.errors.get(err, 0) + 1
             rt.iv_errors += 1
+            rt.outages.failed(now)
             if req.failed is None:
                 req.failed = err
         req.synced = True

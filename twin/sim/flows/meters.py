@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import simpy
 
-from twin.sim.stats import Histogram, Level
+from twin.sim.stats import Histogram, Level, Outages
 
 if TYPE_CHECKING:
     from twin.sim.pod import Pod
@@ -45,6 +45,7 @@ class RouteRuntime:
         self.e2e = Histogram()
         self.interval = Histogram()
         self.open = 0  # asynchronous requests begun and not yet ended: a level, never reset
+        self.outages = Outages()  # when its requests were failing, by their own times; never reset
         self.reset_meters(0.0)
 
     def reset_meters(self, now: float) -> None:

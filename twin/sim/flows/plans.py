@@ -48,6 +48,7 @@ class CallPlan(Plan):
             if fault.delay and flows.draw() * 100 < fault.delay_percent:
                 yield env.timeout(fault.delay)
             if fault.abort_status and flows.draw() * 100 < fault.abort_percent:
+                route.destinations[0][0].host.unserved += 1  # the caller's sidecar's 503
                 return causes.FAULT_ABORT
         if backend is None:
             backend = route.only or route.choose()
