@@ -135,19 +135,36 @@ def register(app: typer.Typer) -> None:
 # ------------------------------------------------------------------- validate
 
 
-def validate(files: Annotated[list[Path], typer.Argument(help="Topology or scenario files.")]
+def validate(files: Annotated[list[Path], typer.Argument(help="Topology or scenario files.")],
+             backend: Annotated[str | None, typer.Option(
+                 "--backend", help="Also refuse what this backend (sim, local, kind) cannot see: "
+                 "the checks twin run --backend would call not applicable.")] = None,
              ) -> None:
     """Check files of any kind; print every problem as FILE:LINE:COL: field: message."""
     from twin.loading.files import load
+    from twin.scenario.model import Scenario
 
     problems: list[Problem] = []
+    if backend is not None:
+        from twin.scenario.runner import UnknownBackend, observes_of
+
+        try:
+            observes_of(backend)
+        except UnknownBackend as e:
+            _exit(common.bad_input(ModelError([Problem("--backend", 0, 0, "", str(e))])))
     for f in files:
         try:
             obj = load(f)
+            if backend is not None and isinstance(obj, Scenario):
+                from twin.scenario import loader
+                from twin.scenario.runner import unobservable
+
+                if found := unobservable(loader.load(f), backend):
+                    raise ModelError(found)
         except ModelError as e:
             problems += e.problems
             continue
-        _say(f"ok {f} ({type(obj).__name__})")
+        _say(f"ok {f} ({type(obj).__name__})" + (f" for --backend {backend}" if backend else ""))
     if problems:
         _exit(common.bad_input(ModelError(problems)))
 

@@ -35,6 +35,8 @@ OBSERVES = Observes(
     | names.BACKENDS,
     metrics=tuple(f"route/*.{m}" for m in ("requests", "failed", "error_rate", "latency",
                                             "p50", "p95", "p99")),
+    series=False,  # no time series: saturation checks are not applicable
+    canary=False,  # the canary section's weights are never moved here
 )
 
 

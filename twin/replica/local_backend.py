@@ -113,6 +113,8 @@ OBSERVES = Observes(
     events=names.SENTINEL | names.BACKENDS,
     metrics=tuple(f"store/*.{m}" for m in ("writes", "write_errors", "writes_lost",
                                             "write_failing", "write_error_rate")),
+    series=False,  # no time series: saturation checks are not applicable
+    canary=False,  # the canary section's weights are never moved here
 )
 
 

@@ -43,10 +43,14 @@ class Observes:
     never have recorded it (`NodeNotReady, max: 0` would "hold" on real Redis processes).
 
     events: the names it records (None: any); metrics: fnmatch patterns of the
-    canonical metrics it measures (None: any it puts in a trace)."""
+    canonical metrics it measures (None: any it puts in a trace); series: whether it
+    records the time series a saturation check reads; canary: whether it moves a
+    scenario's canary weights (else its canary section is not run)."""
 
     events: frozenset[str] | None = None
     metrics: tuple[str, ...] | None = None
+    series: bool = True
+    canary: bool = True
 
     def event(self, name: str) -> bool:
         return self.events is None or name in self.events

@@ -15,7 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from twin.result.backend import EVERYTHING, Backend, CannotRun, Progress
+from twin.model.errors import Problem
+from twin.result.backend import EVERYTHING, Backend, CannotRun, Observes, Progress
 from twin.scenario.checks import Outcome, judge, saturated_in, verdict
 from twin.scenario.loader import Loaded
 from twin.scenario.metrics import impact, observations, timeline
@@ -116,3 +117,44 @@ def execute(loaded: Loaded, backend: str = "sim", seed: int | None = None,
     outcomes = judge(scn, traces, saturated)
     return Run(loaded, backend, seed, reps, result, outcomes, timeline(traces, scn),
                impact(traces, loaded.topology, scn), wall, traces)
+
+
+def observes_of(name: str) -> Observes:
+    """What backend `name` declares it sees, without asking this machine for its tools
+    (a backend that cannot run here is still validated against)."""
+    if name in _REGISTERED:
+        return getattr(_REGISTERED[name](), "observes", EVERYTHING)
+    module = PROVIDERS.get(name)
+    if module is None:
+        raise UnknownBackend(name, backend_names())
+    return getattr(importlib.import_module(module), "OBSERVES", EVERYTHING)
+
+
+def unobservable(loaded: Loaded, backend: str) -> list[Problem]:
+    """A problem, at its line, for each part of the scenario `backend` cannot see: a
+    check it would call "not applicable", a canary section it would not run."""
+    from twin.model.source import document
+    from twin.scenario.metrics import canonical
+
+    seen = observes_of(backend)
+    scn, topo = loaded.scenario, loaded.topology
+    doc = document(loaded.path, ("Scenario",))
+    other = "; run it with --backend sim, or keep the check out of this backend's runs"
+    found: list[Problem] = []
+    if scn.canary is not None and not seen.canary:
+        found.append(doc.problem(("canary",), f"the {backend} backend does not move canary weights; run it with --backend sim"))
+    for i, c in enumerate(scn.checks):
+        metric = c.metric or c.recovery
+        if metric is not None and not seen.metric(canonical(topo, metric)):
+            field = "metric" if c.metric else "recovery"
+            have = ", ".join(seen.metrics or ())
+            found.append(doc.problem(("checks", i, field), (
+                f"the {backend} backend cannot observe {canonical(topo, metric)} "
+                f"(it measures {have or 'no metric'}){other}")))
+        elif c.event is not None and not seen.event(c.event):
+            found.append(doc.problem(("checks", i, "event"),
+                                     f"the {backend} backend does not record {c.event} events{other}"))
+        elif c.saturation is not None and not seen.series:
+            found.append(doc.problem(("checks", i, "saturation"),
+                                     f"the {backend} backend records no time series to judge saturation{other}"))
+    return found

@@ -95,9 +95,12 @@ def _Profiled(*args, **kw):  # noqa: N802 - a class made on first use (twin.sim 
     return _profiled_class()(*args, **kw)
 
 
+OBSERVES = EVERYTHING
+
+
 class SimBackend:
     name = "sim"
-    observes = EVERYTHING
+    observes = OBSERVES
 
     def run(self, scenario: Scenario, topology: Topology, seed: int, replications: int,
             progress: Progress) -> SimRun:
