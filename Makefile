@@ -37,7 +37,7 @@ test: $(STAMP) servers  ## the fast suite (under 10 minutes on two cores)
 	$(PYTEST) -q
 
 test-slow: $(STAMP) servers  ## long cases: high-utilisation theory checks, real drills
-	$(PYTEST) -q -m slow; rc=$$?; if [ $$rc -eq 5 ]; then echo "no slow tests yet"; exit 0; fi; exit $$rc
+	$(PYTEST) -q -m slow
 
 lint: $(STAMP)
 	$(BIN)/ruff check twin tui tests bench
