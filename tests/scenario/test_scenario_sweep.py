@@ -85,3 +85,25 @@ def test_axes_that_do_not_fit_the_sweep_kind(tmp_path: Path, axes: str, scenario
         path.write_text(text)
     with pytest.raises(ModelError, match=says.replace("`", ".")):
         sweeps.load(path)
+
+
+def test_validate_names_a_bad_axis_value_and_a_bad_axis_path_at_their_lines(tmp_path) -> None:
+    """What `twin sweep` would refuse, `twin validate` finds first, in the sweep's own file."""
+    from typer.testing import CliRunner
+
+    from twin.cli.app import app
+
+    text = (ROOT / "sweeps" / "redis-down-after.yaml").read_text(encoding="utf-8").replace(
+        "../scenarios/", f"{ROOT}/scenarios/")
+    bad_value = tmp_path / "value.yaml"
+    bad_value.write_text(text.replace("values: [1s, 5s, 15s, 30s]", "values: [1s, banana]"), encoding="utf-8")
+    bad_path = tmp_path / "path.yaml"
+    bad_path.write_text(text.replace("path: stores.redis.sentinel.down_after",
+                                     "path: scenario.timeline.crash.att"), encoding="utf-8")
+    r = CliRunner().invoke(app, ["validate", str(bad_value), str(bad_path)])
+    assert r.exit_code == 2, r.output
+    out = " ".join(r.output.split())
+    line = next(i for i, t in enumerate(text.splitlines(), 1) if "values: [" in t)
+    assert f"value.yaml:{line}:" in out and "axes.0.values.1" in out and "'banana' is not a duration" in out
+    assert "axes.0.path" in out and "did you mean 'at'" in out
+    assert "Traceback" not in r.output

@@ -48,6 +48,6 @@ def _resolve(path: str) -> Any:
 KINDS: dict[str, Kind] = {k.name: k for k in (
     Kind("Topology", "twin.model.topology:Topology", "twin.loading.files:topology_problems"),
     Kind("Scenario", "twin.scenario.model:Scenario", "twin.scenario.loader:check_scenario"),
-    Kind("Sweep", "twin.capacity.sweep_file:Sweep", "twin.capacity.sweep_file:check_sweep"),
+    Kind("Sweep", "twin.capacity.sweep_file:Sweep", "twin.scenario.sweep:check"),
 )}
 """Every file kind, in the order error messages list them."""

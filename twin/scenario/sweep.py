@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from twin.capacity.sweep_file import Sweep
-from twin.model.errors import ModelError
+from twin.model.errors import ModelError, Problem
 from twin.model.source import Document
 from twin.scenario.canary_questions import DETECTED, Task, _loaded
 
@@ -57,6 +57,36 @@ def plan(spec: Sweep, doc: Document, sets: list[str] | None = None) -> list[Poin
     if problems:
         raise ModelError(problems)
     return points
+
+
+def check(spec: Sweep, doc: Document) -> list[Problem]:
+    """`twin validate`'s hook for Sweep files (twin.loading.kinds): for a sweep over a
+    scenario, the scenario loads with the sweep's overrides, and with each axis value in
+    turn; a value that fails is a problem at its own line (a path every value fails at,
+    at the axis's path), so validation finds what `twin sweep` would refuse."""
+    from twin.capacity.sweep_file import check_sweep
+
+    problems = check_sweep(spec, doc)
+    if spec.scenario is None or problems:
+        return problems
+    path = str(scenario_path(spec, doc))
+    base = tuple(f"{k}={_text(v)}" for k, v in spec.overrides.items())
+    try:
+        _loaded(path, base)
+    except ModelError as e:
+        return e.problems
+    for i, axis in enumerate(spec.axes):
+        said: dict[str, list[int]] = {}
+        for j, v in enumerate(axis.values):
+            try:
+                _loaded(path, (*base, f"{axis.path}={_text(v)}"))
+            except ModelError as e:
+                for p in e.problems:
+                    said.setdefault(f"{p.field}: {p.message}" if p.field else p.message, []).append(j)
+        for message, values in said.items():
+            where = ("axes", i, "path") if len(values) == len(axis.values) > 1 else ("axes", i, "values", values[0])
+            problems.append(doc.problem(where, message))
+    return problems
 
 
 def replicate(task: Task) -> dict[str, Any]:
