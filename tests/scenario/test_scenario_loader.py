@@ -146,3 +146,22 @@ def test_every_bad_set_is_named_in_one_pass(write_scenario) -> None:
                             "--set services.chat-apii.replicas=3",
                             "--set stores.redis.sentinel.down_aftr=5s",
                             "--set services.chat-api.replicas=two"])
+
+
+@pytest.mark.parametrize(("source", "said"), [
+    ("sentinal", "did you mean 'sentinel'"),
+    ("node/k8s-worker-9", "no node named 'k8s-worker-9'"),
+    ("pod/chat-apii-1", "did you mean 'chat-api'"),
+])
+def test_an_event_checks_source_must_name_something_events_come_from(write_scenario, source, said) -> None:
+    """A misspelt source matched no event: the check counted 0 and `max: 0` held."""
+    body = CRASH.replace("    event: +switch-master\n", f"    event: +switch-master\n    source: {source}\n")
+    text = " ".join(_problems(write_scenario(body)))
+    assert ".source:" in text and said in text, text
+
+
+@pytest.mark.parametrize("source", ["sentinel", "sentinel/0", "store/redis", "pod/postgres-0",
+                                    "deployment/chat-api-v1", "hpa/chat-worker", "scenario"])
+def test_the_sources_events_do_come_from_are_accepted(write_scenario, source) -> None:
+    body = CRASH.replace("    event: +switch-master\n", f"    event: +switch-master\n    source: {source}\n")
+    assert loader.load(write_scenario(body)).scenario.checks[0].source == source

@@ -119,6 +119,12 @@ def suggest(name: str, n: int = 3) -> list[str]:
     return difflib.get_close_matches(name, sorted(KNOWN), n=n, cutoff=0.6)
 
 
+SOURCES = ("sentinel", "pod", "node", "service", "worker", "store", "queue", "external", "route",
+           "deployment", "hpa", "canary", "gateway", "controlplane", "scenario")
+"""The kinds of thing an event comes from (`sentinel/0`, `pod/chat-api-v1-2`): a check's
+`source:` names one kind, or one thing of a kind."""
+
+
 def problem(name: str) -> str | None:
     """Why a check cannot name this event, or None when some backend emits it."""
     if known(name):

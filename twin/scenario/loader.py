@@ -164,6 +164,32 @@ def own_problems(scn: Scenario, doc: Document) -> list[Problem]:
     return problems
 
 
+def _source_problem(topo: Topology, source: str) -> str | None:
+    """Why an event check's `source:` can match no event's source, or None: a kind
+    (`sentinel`), a component (`node/k8s-worker-1`), a pod, deployment or HPA of a
+    workload (`pod/postgres-0`, `deployment/chat-api-v1`)."""
+    from twin.result.events import SOURCES
+
+    kind, slash, name = source.partition("/")
+    if kind not in SOURCES:
+        return f"no event comes from a {kind!r}{did_you_mean(kind, SOURCES) or ' (kinds: ' + ', '.join(SOURCES) + ')'}"
+    if not slash or not name or kind in ("sentinel", "canary", "gateway", "controlplane", "scenario"):
+        return None
+    if kind in ("pod", "deployment", "hpa"):
+        owners = [w.name for w in topo.workloads] + [s.name for s in topo.stores]
+        if any(name == o or name.startswith(f"{o}-") for o in owners):
+            return None
+        return (f"{source!r} names no pod, deployment or HPA of a workload or store"
+                f"{did_you_mean(name.rsplit('-', 1)[0], owners)}")
+    from twin.graph.naming import UnknownComponent, resolve
+
+    try:
+        resolve(topo, source)
+    except UnknownComponent as e:
+        return e.message
+    return None
+
+
 def _names(scn: Scenario, doc: Document, topo: Topology) -> list[Problem]:
     from twin.graph.naming import UnknownComponent, resolve
     from twin.scenario.checks import saturation_problem
@@ -200,6 +226,9 @@ def _names(scn: Scenario, doc: Document, topo: Topology) -> list[Problem]:
         if check is not None and (found := check(a, comp, topo)):
             field, message = found
             problems.append(doc.problem(("timeline", i, field), message))
+    for i, c in enumerate(scn.checks):
+        if c.event is not None and c.source is not None and (msg := _source_problem(topo, c.source)):
+            problems.append(doc.problem(("checks", i, "source"), msg))
     for i, a in enumerate(scn.timeline):
         for j, name in enumerate(getattr(a, "isolate", None) or []):
             if _redis_member(topo, a.target, name):
