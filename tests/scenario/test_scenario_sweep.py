@@ -107,3 +107,16 @@ def test_validate_names_a_bad_axis_value_and_a_bad_axis_path_at_their_lines(tmp_
     assert f"value.yaml:{line}:" in out and "axes.0.values.1" in out and "'banana' is not a duration" in out
     assert "axes.0.path" in out and "did you mean 'at'" in out
     assert "Traceback" not in r.output
+
+
+def test_a_sweep_point_judges_saturation_checks_as_twin_run_does() -> None:
+    """Each point's replications carry the time series a saturation check reads: with
+    one chat-worker, redis-master-crash's saturation check fails (it was n/a in sweeps)."""
+    from twin.scenario.canary_questions import Task
+    from twin.scenario.sweep import replicate
+
+    path = str(ROOT / "scenarios" / "redis-master-crash.yaml")
+    check = "every worker and queue keeps up at peak"
+    one = ("workers.chat-worker.replicas=1", "workers.chat-worker.hpa.min=1", "workers.chat-worker.hpa.max=1")
+    assert replicate(Task(path, one, 7, 0))["checks"][check] == "failed"
+    assert replicate(Task(path, (), 7, 0))["checks"][check] == "held"

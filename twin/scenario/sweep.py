@@ -96,9 +96,14 @@ def replicate(task: Task) -> dict[str, Any]:
     from twin.scenario.sim_backend import run_replication
 
     loaded = _loaded(task.path, task.sets)
-    rr, trace = run_replication(loaded.scenario, loaded.topology, task.seed, task.replication,
-                                None)
-    return {"checks": {o.name: o.status for o in judge(loaded.scenario, [trace], None)},
+    scn, topo = loaded.scenario, loaded.topology
+    rr, trace = run_replication(scn, topo, task.seed, task.replication, None)
+    saturated = None
+    if any(c.saturation for c in scn.checks) and rr.series is not None:  # as twin run judges them
+        from twin.sim.saturation import consumers_of, replication_saturation
+
+        saturated = [replication_saturation(rr, consumers_of(topo))]
+    return {"checks": {o.name: o.status for o in judge(scn, [trace], saturated)},
             "canary": rr.canary.model_dump(mode="json") if rr.canary else None}
 
 
