@@ -218,12 +218,21 @@ class Queue:
         self._requeue(unacked)
 
     def _requeue(self, deliveries: list[list]) -> None:
-        """Back to the head of the queue, in delivery order, as fresh messages."""
+        """Back to the head of the queue, in delivery order, as fresh messages. A queue
+        with max-length and drop-head then drops from its head until it is within its
+        length again, as RabbitMQ's requeue_and_run does (maybe_drop_head): the requeued
+        messages, at the head, are the first to go."""
         if deliveries:
             n = len(deliveries)
             self.requeued += n
             self.ready.extendleft(reversed([[d[0], d[1], d[2]] for d in deliveries]))
             self.depth.move(self.env.now, n)
+            limit = self.model.max_length
+            if limit is not None and self.model.overflow == "drop-head":
+                while len(self.ready) > limit:
+                    self.depth.move(self.env.now, -1)
+                    self.dropped += 1
+                    self.on_drop(self.ready.popleft())
         self.dispatch()
 
     def consumer_changed(self, pod: Pod, ready: bool) -> None:
