@@ -25,7 +25,8 @@ KEYS = 60
 PAUSE = 0.03
 TARGET = 0.100
 FIELDS = ("workers.chat-worker.replicas", "load/chat")
-"""Fields timed: a `--set` override (the topology is loaded again) and a load (it is not)."""
+"""Fields timed: a `--set` override (the topology is validated again under it, from the
+merged tree twin.loading.reload keeps) and a load (it is not)."""
 
 
 def _p(values: list[float], q: int) -> float:

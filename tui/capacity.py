@@ -4,7 +4,8 @@ in a child process.
 
 Headless (never imports Textual). An edit is text typed in a field; `edited` turns
 every field's text into (topology, loads) through the same `--set` machinery as
-`twin whatif --set` (twin.loading.files.load_topology), or into the problems that
+`twin whatif --set` (twin.loading.files.load_topology, by way of a
+twin.loading.reload.Reloader that keeps the file read), or into the problems that
 name the field. `python -m tui.capacity TOPOLOGY [--set P=V]... [--load R=V]...`
 is the child that runs the simulator (twin.capacity.confirm) and writes JSON lines
 like tui.runs' child, so that the screen's process never simulates.
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import math
 import os
@@ -128,6 +130,15 @@ class Outcome:
     problems: tuple[str, ...] = ()
 
 
+@functools.lru_cache(maxsize=8)
+def _reloader(source: str) -> Any:  # noqa: ANN401 - a twin.loading.reload.Reloader
+    """One per topology file: an edit of a `--set` field loads it again without reading and
+    merging its files (it reads them again when they change on disk)."""
+    from twin.loading.reload import Reloader
+
+    return Reloader(source)
+
+
 def evaluate(source: str | Path, topo: Any, baseline: list[Field],  # noqa: ANN401
              values: Mapping[str, str], *, placement: bool, network: Any = None,
              base_sets: Sequence[str] = ()) -> Outcome:
@@ -135,7 +146,6 @@ def evaluate(source: str | Path, topo: Any, baseline: list[Field],  # noqa: ANN4
     never as an exception. `network` (compile_network of `topo`) is reused while only
     the load is edited."""
     from twin.capacity.whatif import answer, resolve_loads
-    from twin.loading.files import load_topology
     from twin.model.errors import ModelError
 
     try:
@@ -144,7 +154,7 @@ def evaluate(source: str | Path, topo: Any, baseline: list[Field],  # noqa: ANN4
         return Outcome(problems=tuple(e.args[0]))
     try:
         # `topo` is the source with `twin tui --set` (base_sets) applied: an edit adds to them
-        edited = load_topology(source, sets=[*base_sets, *ed.sets]) if ed.sets else topo
+        edited = _reloader(str(source)).load([*base_sets, *ed.sets]) if ed.sets else topo
         loads = resolve_loads(edited, list(ed.loads), ed.scale)
         net = None if ed.sets else network
         return Outcome(answer(edited, loads, placement=placement, network=net), edited, loads)

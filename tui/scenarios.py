@@ -40,6 +40,8 @@ from tui.pane import Pane
 THROTTLE = 0.1
 """Seconds between two progress updates that reach the screen."""
 
+NOT_RUN = ("Not run yet: r (or Enter) runs it on the simulator, in a child process.", "italic")
+
 STATUS = {"held": ("held", "green"), "failed": ("FAILED", "bold red"), "n/a": ("n/a", "yellow")}
 
 
@@ -156,6 +158,7 @@ class ScenariosScreen(Screen):
         self.progress_shown = 0  # progress updates that reached the screen (after merging)
         self.tens, self.note = 0, ""  # what the running one's list cell and title last said
         self.follow = Follow(self, self._show)
+        self.filled: tuple[Any, ...] | None = None  # (data, route, note) the run's panes show
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -228,16 +231,20 @@ class ScenariosScreen(Screen):
         if name != self.running:
             bar.update(progress=100 if data is not None else 0)
         self.route = main_route(data) if data else None
-        self._fill(data)
-        if f.problem:
-            self.query_one("#checks-text", Pane).show(Text(f.problem, style="red"))
-        elif data is None and name != self.running:
-            self.query_one("#checks-text", Pane).show(Text(
-                "Not run yet: r (or Enter) runs it on the simulator, in a child process.",
-                style="italic"))
+        note = ((f.problem, "red") if f.problem
+                else NOT_RUN if data is None and name != self.running else None)
+        self._fill(data, note)
 
-    def _fill(self, data: dict[str, Any] | None) -> None:
-        self.query_one("#checks-text", Pane).show(checks_text(data) if data else "")
+    def _fill(self, data: dict[str, Any] | None, note: tuple[str, str] | None = None) -> None:
+        """The run's panes and charts (`note`, text and style, in the checks pane instead),
+        drawn again only when they change: the cursor crossing files never run redraws
+        four charts and lays out the hidden panes at every row."""
+        if self.filled is not None and self.filled[0] is data and \
+                self.filled[1:] == (self.route, note):
+            return
+        self.filled = (data, self.route, note)
+        self.query_one("#checks-text", Pane).show(
+            Text(*note) if note else checks_text(data) if data else "")
         self.query_one("#timeline-text", Pane).show(timeline_text(data) if data else "")
         self.query_one("#impact-text", Pane).show(impact_text(data) if data else "")
         self.query_one(RunCharts).show(data, self.route)
@@ -311,7 +318,7 @@ class ScenariosScreen(Screen):
         self._status(event.name, Text("err", style="bold red"))
         if self.shown == event.name:
             self._title(Text.assemble((event.name, "bold"), (" did not run", "red")))
-            self.query_one("#checks-text", Pane).show(Text("\n".join(event.lines), style="red"))
+            self._fill(None, ("\n".join(event.lines), "red"))
             self.query_one("#progress", ProgressBar).update(progress=0)
 
     def action_cancel(self) -> None:
@@ -344,6 +351,8 @@ class ScenariosScreen(Screen):
         i = routes.index(self.route) if self.route in routes else -step
         self.route = routes[(i + step) % len(routes)]
         self.query_one(RunCharts).show(data, self.route)
+        if self.filled is not None:
+            self.filled = (self.filled[0], self.route, self.filled[2])
         self.action_tab("charts")
 
     def commands(self) -> list[Command]:

@@ -159,6 +159,7 @@ class WhatIfScreen(Screen):
         self.answered = 0  # answers shown (a test or bench waits on it)
         self.full = False
         self.problems: tuple[str, ...] = ()
+        self.status_lines = -1  # the status's height when last laid out (-1: not known)
         self.simulating = False
         self.follow = Follow(self, self._quick)
         self.idle: Timer | None = None
@@ -247,19 +248,28 @@ class WhatIfScreen(Screen):
                                      base_sets=self.sets), full=True)
 
     def _show(self, out: capacity.Outcome, full: bool) -> None:
-        status = self.query_one("#whatif-status", Static)
         self.problems = out.problems
         if out.problems:
-            status.update(Text("\n".join(f"problem: {p}" for p in out.problems), style="bold red"))
+            self._say(Text("\n".join(f"problem: {p}" for p in out.problems), style="bold red"))
             self.answered += 1
             return
         edits = capacity.as_edits(self.topo, self.fields, self.values)
         changed = len(edits.sets) + len(edits.loads) + (edits.scale != 1.0)
-        status.update(Text(f"{changed} value{'s' if changed != 1 else ''} changed"
-                           + ("" if full else " (typing: placement waits)"), style="dim"))
+        self._say(Text(f"{changed} value{'s' if changed != 1 else ''} changed"
+                       + ("" if full else " (typing: placement waits)"), style="dim"))
         self.now, self.full = out, full
         self._paint()
         self.answered += 1
+
+    def _say(self, text: Text) -> None:
+        """The status above the answer, laid out again only when its height changes: the
+        keystroke has laid the page out already, and a second layout of its fields costs
+        as much as the answer."""
+        status = self.query_one("#whatif-status", Static)
+        width = status.content_size.width
+        lines = len(text.wrap(self.app.console, width)) if width > 0 else -1
+        status.update(text, layout=lines < 0 or lines != self.status_lines)
+        self.status_lines = lines
 
     def _paint(self) -> None:
         """Rendered once at the pane's width: a Pane measures what it shows, and an

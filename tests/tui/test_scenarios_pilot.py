@@ -13,6 +13,7 @@ from textual_plotext import PlotextPlot
 from tui_helpers import plain, sync
 
 from tui import runs
+from tui.charts import RunCharts
 from tui.scenarios import ScenariosScreen
 from twin.model.source import document
 
@@ -139,3 +140,44 @@ async def test_a_bad_file_is_listed_with_its_problem(make_app: Callable[..., Any
         assert "broken.yaml:" in plain(screen.query_one("#checks-text").content)
         await pilot.press("r")
         assert screen.running is None and not runs.CHILDREN
+
+
+@sync
+async def test_the_cursor_redraws_the_run_panes_only_when_they_change(
+        make_app: Callable[..., Any], recorded: dict[str, Any]) -> None:
+    """Crossing files never run redraws no chart; a finished run's panes come back, its
+    charts at the route its checks name even after `]` showed another."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await _scenarios(app, pilot)
+        charts = screen.query_one(RunCharts)
+        drawn: list[str | None] = []
+        show = charts.show
+        charts.show = lambda data, route: (drawn.append(route), show(data, route))[1]  # type: ignore[method-assign]
+        await _to(pilot, screen, "storage-node-loss")  # from llm-slow, over redis-master-crash
+        await pilot.press("up", "down", "up")
+        await pilot.pause()
+        assert drawn == []
+        assert "r (or Enter) runs it" in plain(screen.query_one("#checks-text").content)
+
+        screen.results["redis-master-crash"] = recorded  # as if it had just been run
+        await pilot.press("down")
+        await pilot.pause()
+        assert screen.shown == "storage-node-loss" and drawn == []
+        await pilot.press("up")
+        await pilot.pause()
+        assert screen.shown == "redis-master-crash" and drawn == ["chat"]
+        assert recorded["checks"][0]["name"] in plain(screen.query_one("#checks-text").content)
+        await pilot.press("right_square_bracket")
+        assert screen.route != "chat" and drawn[-1] == screen.route
+        screen._show("redis-master-crash")  # the cursor back on it before the pane followed
+        assert drawn[-1] == "chat"
+        await pilot.press("right_square_bracket")
+        await pilot.press("down")
+        await pilot.pause()
+        assert drawn[-1] is None
+        assert "r (or Enter) runs it" in plain(screen.query_one("#checks-text").content)
+        await pilot.press("up", "c")
+        await pilot.pause()
+        assert screen.route == "chat" and drawn[-1] == "chat"
+        assert recorded["checks"][0]["name"] in plain(screen.query_one("#checks-text").content)

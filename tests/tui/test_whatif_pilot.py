@@ -85,6 +85,30 @@ async def test_a_bad_value_is_a_problem_in_the_page(make_app: Callable[..., Any]
         assert "at least 1 node" in plain(screen.query_one("#whatif-status").content, 200)
 
 
+@sync
+async def test_the_status_is_laid_out_again_only_to_change_its_height(
+        make_app: Callable[..., Any]) -> None:
+    """A keystroke's answer repaints the status in place; a problem that wraps grows it,
+    and the next good value shrinks it back to its one line."""
+    async with make_app().run_test(size=(80, 24)) as pilot:
+        screen = await _open(pilot)
+        status = screen.query_one("#whatif-status")
+        await _type(pilot, screen, "workers.chat-worker.replicas", "29")  # its height now known
+        layouts = []
+        refresh = status.refresh
+        status.refresh = lambda *a, **kw: (layouts.append(kw.get("layout", False)),  # type: ignore[method-assign]
+                                           refresh(*a, **kw))[1]
+        await _type(pilot, screen, "workers.chat-worker.replicas", "30")
+        await _type(pilot, screen, "workers.chat-worker.replicas", "31")
+        assert layouts == [False, False] and status.size.height == 1
+        await _type(pilot, screen, "workers.chat-worker.replicas", "three")
+        await pilot.pause()
+        assert layouts[-1] is True and status.size.height > 1
+        await _type(pilot, screen, "workers.chat-worker.replicas", "3")
+        await pilot.pause()
+        assert layouts[-1] is True and status.size.height == 1
+
+
 def test_edits_are_set_overrides(prod_view: Any) -> None:
     topo = prod_view.topo
     fs = capacity.fields(topo)

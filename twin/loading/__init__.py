@@ -5,6 +5,8 @@
   and checks, resolved lazily.
 - `engine`: the all-problems engine; bad values are cut out or stood in for, so one
   pass reports every problem of a file.
+- `reload`: `Reloader(path).load(sets)`, load_topology again under other overrides
+  without reading and merging the files again (the What-if page, per keystroke).
 - `editor_schema`: the JSON Schema of each kind, for editors' YAML language server.
 
 Errors are data: each problem is a `twin.model.errors.Problem` (file, line, column,
