@@ -163,5 +163,4 @@ def register(app: typer.Typer) -> None:
             png = out / "detection.png"
             q.plot(main, png)
             written.append(png)
-        common.out.print(f"{n} runs in {wall:.1f}s on {executor}; wrote "
-                         + ", ".join(str(p) for p in written), markup=False, soft_wrap=True)
+        common.wrote(f"{n} runs in {wall:.1f}s on {executor}", written)

@@ -302,8 +302,7 @@ def register(app: typer.Typer) -> None:
             common.out.print(f"largest {spec.x_axis.name} meeting the SLO with {v}: "
                              + ("none" if x is None else f"{x:g}"), markup=False, soft_wrap=True)
         written = write(result, out, plots)
-        common.out.print(f"{n} runs in {wall:.1f}s on {executor}; wrote "
-                         + ", ".join(str(p) for p in written), markup=False, soft_wrap=True)
+        common.wrote(f"{n} runs in {wall:.1f}s on {executor}", written)
 
 
 def _scenario_sweep(spec: Any, doc: Any, problems: list, sets: list[str], executor: str,  # noqa: ANN401
@@ -369,5 +368,4 @@ def _scenario_sweep(spec: Any, doc: Any, problems: list, sets: list[str], execut
         png = out / "checks.png"
         scenario_sweep.plot(spec, results, png)
         written.append(png)
-    common.out.print(f"{n} runs in {wall:.1f}s on {executor}; wrote "
-                     + ", ".join(str(p) for p in written), markup=False, soft_wrap=True)
+    common.wrote(f"{n} runs in {wall:.1f}s on {executor}", written)

@@ -87,3 +87,14 @@ def warn_sets(sets: list[str] | None, scenario: bool = False) -> None:
 
 def die(code: int) -> None:
     sys.exit(code)
+
+
+def wrote(head: str, paths: list[Path]) -> None:
+    """`HEAD; wrote to DIR/:` and the files' names under it: a command's closing line,
+    whose paths would otherwise run past 80 columns (and never break mid-path)."""
+    dirs = {p.parent for p in paths}
+    if len(dirs) != 1:
+        out.print(f"{head}; wrote " + ", ".join(str(p) for p in paths), markup=False, soft_wrap=True)
+        return
+    out.print(f"{head}; wrote to {dirs.pop()}/:", markup=False, soft_wrap=True)
+    out.print("  " + ", ".join(p.name for p in paths), markup=False)

@@ -289,6 +289,5 @@ def register(app: typer.Typer) -> None:
             common.out.print(f"Pending pods (no node fits): {', '.join(pending)}", style="yellow",
                              markup=False, soft_wrap=True)
         written = write_run(out, result, info, plots=plots)
-        common.out.print(f"{dur * replications:g} simulated seconds in {wall:.1f}s "
-                         f"({info.speed:.0f}x real time); wrote "
-                         + ", ".join(str(p) for p in written), markup=False, soft_wrap=True)
+        common.wrote(f"{dur * replications:g} simulated seconds in {wall:.1f}s "
+                     f"({info.speed:.0f}x real time)", list(written))
