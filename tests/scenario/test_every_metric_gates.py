@@ -91,6 +91,7 @@ ROWS: list[tuple[str, dict, str]] = [
     ("service/chat-api.p99", {"max": 0.3}, "slow chat-api"),
     ("worker/chat-worker.tasks", {"stat": "sum", "min": 100}, "less load"),
     ("worker/chat-worker.failed", {"stat": "sum", "max": 3}, "errors"),
+    ("worker/chat-worker.error_rate", {"max": 0.03}, "errors"),
     ("worker/chat-worker.ready", {"stat": "min", "min": 3}, "fewer replicas"),
     ("worker/chat-worker.replicas", {"stat": "min", "min": 3}, "fewer replicas"),
     ("worker/chat-worker.utilisation", {"max": 0.9}, "fewer replicas"),
