@@ -16,7 +16,7 @@ from twin.loading.engine import build_all, consequences_dropped
 from twin.loading.kinds import KINDS
 from twin.model import references
 from twin.model.errors import ModelError, Problem
-from twin.model.source import Document, Pos, document, parse_set
+from twin.model.source import Document, Pos, document, log, parse_set
 from twin.model.topology import Topology
 
 
@@ -40,7 +40,29 @@ def load(path: str | Path, kinds: tuple[str, ...] | None = None, sets: Iterable[
         problems += consequences_dropped(checks(obj, doc), problems, doc)
     if problems:
         raise ModelError(problems)
+    if isinstance(obj, Topology):
+        for line in hpa_warnings(obj, doc):
+            log.warning("warning: %s", line)
     return obj
+
+
+def hpa_warnings(topo: Topology, doc: Document) -> list[str]:
+    """Replicas outside their HPA's range are valid (Kubernetes allows them) but not what
+    runs: the HPA moves them into its range at its first sync, so `--set
+    workers.chat-worker.replicas=1` alone still runs three chat-workers."""
+    out = []
+    for section, items in (("services", topo.services), ("workers", topo.workers)):
+        for i, w in enumerate(items):
+            hpa = w.hpa
+            if hpa is None or hpa.min <= w.replicas <= hpa.max:
+                continue
+            bound, word = (hpa.min, "min") if w.replicas < hpa.min else (hpa.max, "max")
+            p = doc.problem((section, i, "replicas"), "")
+            where = f"{p.file}:{p.line}:{p.column}: " if p.line else f"{p.file}: "
+            out.append(f"{where}{section}.{w.name}.replicas: {w.replicas} is {'below' if word == 'min' else 'above'}"
+                       f" its HPA's {word} {bound}: the HPA scales it to {bound} at its first sync; "
+                       f"set {section}.{w.name}.hpa.{word} too to run {w.replicas}")
+    return out
 
 
 def load_topology(path: str | Path, sets: Iterable[str] = (),
