@@ -61,6 +61,12 @@ CHANGES: dict[str, dict] = {
     "node down": {"timeline": _crash("node-down", "node/k8s-worker-1")},
 }
 
+def _latency(comp: str, p50: float, p95: float, p99: float, change: str) -> list[tuple[str, dict, str]]:
+    """A latency histogram's rows: the metric at p95 and its three quantile shorthands."""
+    return [(f"{comp}.latency", {"stat": "p95", "max": p95}, change),
+            *((f"{comp}.p{q}", {"max": bound}, change) for q, bound in ((50, p50), (95, p95), (99, p99)))]
+
+
 # metric, its check (window after warm-up unless set), the change that must fail it
 ROWS: list[tuple[str, dict, str]] = [
     ("route/chat.requests", {"stat": "sum", "min": 100}, "less load"),
@@ -70,10 +76,7 @@ ROWS: list[tuple[str, dict, str]] = [
     ("route/scan.events_lost", {"stat": "sum", "max": 0}, "redis restarts empty"),
     ("route/chat.events_duplicated", {"stat": "sum", "max": 0}, "replication lag 1s"),
     ("route/chat.in_flight", {"stat": "max", "max": 2}, "slow chat-api"),
-    ("route/chat.latency", {"stat": "p95", "max": 0.2}, "slow chat-api"),
-    ("route/chat.p50", {"max": 0.2}, "slow chat-api"),
-    ("route/chat.p95", {"max": 0.2}, "slow chat-api"),
-    ("route/chat.p99", {"max": 0.3}, "slow chat-api"),
+    *_latency("route/chat", 0.2, 0.2, 0.3, "slow chat-api"),
     ("service/chat-api.requests", {"stat": "sum", "min": 100}, "less load"),
     ("service/chat-api.failed", {"stat": "sum", "max": 0}, "errors"),
     ("service/chat-api.error_rate", {"max": 0.01}, "errors"),
@@ -85,21 +88,15 @@ ROWS: list[tuple[str, dict, str]] = [
     ("service/chat-api.in_flight", {"stat": "max", "max": 2}, "slow chat-api"),
     ("service/sse-gateway.open_streams", {"stat": "max", "min": 8}, "less load"),
     ("service/chat-api/v2.weight", {"stat": "max", "max": 10}, "weights 50/50"),
-    ("service/chat-api.latency", {"stat": "p95", "max": 0.2}, "slow chat-api"),
-    ("service/chat-api.p50", {"max": 0.2}, "slow chat-api"),
-    ("service/chat-api.p95", {"max": 0.2}, "slow chat-api"),
-    ("service/chat-api.p99", {"max": 0.3}, "slow chat-api"),
+    *_latency("service/chat-api", 0.2, 0.2, 0.3, "slow chat-api"),
     ("worker/chat-worker.tasks", {"stat": "sum", "min": 100}, "less load"),
     ("worker/chat-worker.failed", {"stat": "sum", "max": 3}, "errors"),
     ("worker/chat-worker.error_rate", {"max": 0.03}, "errors"),
     ("worker/chat-worker.ready", {"stat": "min", "min": 3}, "fewer replicas"),
     ("worker/chat-worker.replicas", {"stat": "min", "min": 3}, "fewer replicas"),
     ("worker/chat-worker.utilisation", {"max": 0.9}, "fewer replicas"),
-    ("worker/chat-worker.latency", {"stat": "p95", "max": 10}, "slow LLM"),
     ("worker/chat-worker.queue_wait", {"stat": "p95", "max": 1}, "fewer replicas"),
-    ("worker/chat-worker.p50", {"max": 3}, "slow LLM"),
-    ("worker/chat-worker.p95", {"max": 10}, "slow LLM"),
-    ("worker/chat-worker.p99", {"max": 12}, "slow LLM"),
+    *_latency("worker/chat-worker", 3, 10, 12, "slow LLM"),
     ("store/redis.writes", {"stat": "sum", "min": 5000}, "less load"),
     ("store/redis.write_errors", {"stat": "sum", "max": 0}, "redis master crash"),
     ("store/redis.write_error_rate", {"max": 0}, "redis master crash"),

@@ -34,15 +34,20 @@ def load(path: str | Path, kinds: tuple[str, ...] | None = None, sets: Iterable[
     """A file of any kind in `kinds` (default: all of twin.loading.kinds), validated;
     raises ModelError naming every problem."""
     doc = document(path, kinds or tuple(KINDS), [*parse_sets(sets), *overrides])
-    kind = KINDS[doc.kind]
-    obj, problems = build_all(doc, kind.model)
-    if obj is not None and (checks := kind.checks) is not None:
-        problems += consequences_dropped(checks(obj, doc), problems, doc)
-    if problems:
-        raise ModelError(problems)
+    obj = checked(doc, *build_all(doc, KINDS[doc.kind].model))
     if isinstance(obj, Topology):
         for line in hpa_warnings(obj, doc):
             log.warning("warning: %s", line)
+    return obj
+
+
+def checked(doc: Document, obj: Any, problems: list[Problem]) -> Any:
+    """A built model after its kind's own checks (those a broken field did not cause), or
+    ModelError naming every problem: the end of every load, full or from a kept tree."""
+    if obj is not None and (checks := KINDS[doc.kind].checks) is not None:
+        problems = problems + consequences_dropped(checks(obj, doc), problems, doc)
+    if problems:
+        raise ModelError(problems)
     return obj
 
 

@@ -25,10 +25,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from twin.loading.engine import build_all, consequences_dropped
-from twin.loading.files import parse_sets
+from twin.loading.engine import build_all
+from twin.loading.files import checked, parse_sets
 from twin.loading.kinds import KINDS
-from twin.model.errors import ModelError, Problem
+from twin.model.errors import Problem
 from twin.model.reader import Node, Pos, _copy
 from twin.model.source import Document, Overlay, apply_overrides, flatten, load_document
 from twin.model.topology import Topology
@@ -99,8 +99,4 @@ class Reloader:
             problems = list(doc.set_problems)
         except ValidationError:
             obj, problems = build_all(doc, kind.model)  # every problem, as the full load
-        if obj is not None and (checks := kind.checks) is not None:
-            problems += consequences_dropped(checks(obj, doc), problems, doc)
-        if problems:
-            raise ModelError(problems)
-        return obj
+        return checked(doc, obj, problems)

@@ -39,11 +39,6 @@ GAUGES = {
 RATIOS = {"error_rate": ("failed", "requests"), "write_error_rate": ("write_errors", "writes")}
 # a kind whose ratio counts out of another counter: a worker's error rate is out of its tasks
 RATIO_OF = {("worker", "error_rate"): ("failed", "tasks")}
-
-
-def ratio(comp: str, name: str) -> tuple[str, str]:
-    """(numerator, denominator) counters of a ratio metric on `comp` (`worker/chat-worker`)."""
-    return RATIO_OF.get((comp.split("/", 1)[0], name), RATIOS[name])
 HISTOGRAMS = {"route": ("latency",), "service": ("latency",), "worker": ("latency", "queue_wait")}
 # a failure count's exact outages, where the backend keeps them (Trace.spans): the
 # failing spans that refine it, from the operations' own times
@@ -53,10 +48,15 @@ OUTAGES = {"failed": "failing", "error_rate": "failing",
 QUANTILE_ALIASES = {"p50": "p50", "p95": "p95", "p99": "p99"}
 
 
+def ratio(kind: str, name: str) -> tuple[str, str]:
+    """(numerator, denominator) counters of a ratio metric on a component of `kind`."""
+    return RATIO_OF.get((kind, name), RATIOS[name])
+
+
 def vocabulary(kind: str) -> list[str]:
     names = [*COUNTERS.get(kind, ()), *GAUGES.get(kind, ()), *HISTOGRAMS.get(kind, ())]
     counted = COUNTERS.get(kind, ())
-    names += [r for r in RATIOS if all(c in counted for c in ratio(f"{kind}/", r))]
+    names += [r for r in RATIOS if all(c in counted for c in ratio(kind, r))]
     if kind in HISTOGRAMS:
         names += list(QUANTILE_ALIASES)
     return names
@@ -114,7 +114,7 @@ class Trace:
             return False
         comp, name = split(m)
         if name in RATIOS:
-            num, den = ratio(comp, name)
+            num, den = ratio(comp.partition("/")[0], name)
             return f"{comp}.{num}" in self.counters and f"{comp}.{den}" in self.counters
         if name in QUANTILE_ALIASES:
             return f"{comp}.latency" in self.histograms
@@ -124,7 +124,7 @@ class Trace:
         m = self._name(metric)
         comp, name = split(m)
         if name in RATIOS:
-            num, den = ratio(comp, name)
+            num, den = ratio(comp.partition("/")[0], name)
             a, b = self.counters[f"{comp}.{num}"], self.counters[f"{comp}.{den}"]
             i, j = self._span(t0, t1, len(b))
             if stat in ("mean", "sum", "rate", "last"):
